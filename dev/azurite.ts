@@ -1,0 +1,81 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+
+export interface RunningAzurite {
+  connectionString: string;
+  stop(): Promise<void>;
+}
+
+// Azurite's well-known development account (public, documented; not a secret).
+const account = "devstoreaccount1";
+const accountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+/**
+ * Starts the pinned Azurite from the project's own dependencies on free loopback ports.
+ * `location` keeps data on disk (queued messages survive a restart); without it, data lives in memory.
+ */
+export async function startAzurite(options: { location?: string } = {}): Promise<RunningAzurite> {
+  const entry = join(
+    createRequire(import.meta.url).resolve("azurite/package.json"),
+    "..",
+    "dist/src/azurite.js",
+  );
+  const args = [entry, "--blobPort", "0", "--queuePort", "0", "--tablePort", "0"];
+  for (const service of ["blob", "queue", "table"]) args.push(`--${service}Host`, "127.0.0.1");
+  // The pinned Azurite predates the SDKs' newest x-ms-version.
+  args.push("--skipApiVersionCheck", "--disableTelemetry", "--loose");
+  args.push(...(options.location ? ["--location", options.location] : ["--inMemoryPersistence"]));
+  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+  const ports = await listeningPorts(child);
+  const endpoint = (service: string) => `http://127.0.0.1:${ports[service]}/${account}`;
+  return {
+    connectionString: [
+      "DefaultEndpointsProtocol=http",
+      `AccountName=${account}`,
+      `AccountKey=${accountKey}`,
+      `BlobEndpoint=${endpoint("Blob")}`,
+      `QueueEndpoint=${endpoint("Queue")}`,
+      `TableEndpoint=${endpoint("Table")}`,
+    ].join(";"),
+    stop: () => stopChild(child),
+  };
+}
+
+function listeningPorts(child: ChildProcess): Promise<Record<string, string>> {
+  return new Promise((resolve, reject) => {
+    const ports: Record<string, string> = {};
+    let stderr = "";
+    child.stderr?.on("data", (chunk) => {
+      stderr += chunk;
+    });
+    const timer = setTimeout(() => {
+      child.kill();
+      reject(new Error(`Azurite did not start within 30 s: ${stderr}`));
+    }, 30_000);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`Azurite exited with code ${code}: ${stderr}`));
+    });
+    createInterface({ input: child.stdout! }).on("line", (line) => {
+      const match =
+        /Azurite (Blob|Queue|Table) service is successfully listening at http:\/\/[^:]+:(\d+)/.exec(line);
+      if (match?.[1] && match[2]) ports[match[1]] = match[2];
+      if (ports.Blob && ports.Queue && ports.Table) {
+        clearTimeout(timer);
+        child.removeAllListeners("exit");
+        resolve(ports);
+      }
+    });
+  });
+}
+
+export async function stopChild(child: ChildProcess, graceMs = 5_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+  await exited;
+  clearTimeout(timer);
+}

@@ -1,0 +1,69 @@
+import { join } from "node:path";
+import { composeServices } from "../shared/compose.js";
+import { ConfigError, loadConfig } from "../shared/config.js";
+import { dispatchMessage, failMessage } from "../shared/dispatch/dispatch.js";
+import { routes } from "../shared/http/routes.js";
+import { jsonLogger } from "../shared/log.js";
+import { readHostSettings } from "./hostSettings.js";
+import { serveRoutes } from "./httpServer.js";
+import { LocalQueueTrigger } from "./queueTrigger.js";
+import { loadLocalSettings, projectRoot } from "./settings.js";
+
+/**
+ * The local stand-in for the Azure Functions host: the same route table and queue functions, configured by
+ * the same app settings (environment variables). `dev/start.ts` starts it with Azurite and the SMTP sink.
+ */
+async function main(): Promise<void> {
+  const log = jsonLogger((level, line) =>
+    (level === "info" ? process.stdout : process.stderr).write(`${line}\n`),
+  );
+  const local = loadLocalSettings(process.env);
+  const config = loadConfig(process.env);
+  const host = readHostSettings(join(projectRoot(), "host.json"));
+  const composed = await composeServices(config);
+  const { storage, services, dispatchDeps } = composed;
+  const { server, url } = await serveRoutes(routes, host.http.routePrefix, services, log, local.PORT);
+
+  const poisonOf = (name: string) => storage.queueClientFor(`${name}-poison`);
+  const triggers = [
+    new LocalQueueTrigger(
+      storage.queueClient,
+      poisonOf(storage.names.queue),
+      host.queues,
+      (item) => dispatchMessage(item, dispatchDeps(log)),
+      log,
+    ),
+    new LocalQueueTrigger(
+      storage.poisonQueueClient,
+      poisonOf(storage.names.poisonQueue),
+      host.queues,
+      (item, count) => failMessage(item, count, dispatchDeps(log)),
+      log,
+    ),
+  ];
+  for (const trigger of triggers) trigger.start();
+  log.info("local host listening", { url });
+  process.send?.({ type: "ready", url });
+
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    server.close();
+    server.closeAllConnections();
+    await Promise.all(triggers.map((t) => t.stop()));
+    await composed.close();
+    process.exit(0);
+  };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+  // Started by dev/start.ts: when the launcher goes away, so does the host.
+  process.on("disconnect", stop);
+}
+
+main().catch((error) => {
+  process.stderr.write(
+    `${error instanceof ConfigError ? error.message : error instanceof Error ? error.stack : error}\n`,
+  );
+  process.exit(1);
+});

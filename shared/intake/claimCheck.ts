@@ -1,0 +1,44 @@
+import type { StoredMessage } from "../message/schema.js";
+import { recipientsOf } from "../message/schema.js";
+import { fitsInline, type QueueEnvelope } from "../queue/envelope.js";
+import type { MessageStore } from "../storage/ports.js";
+
+/**
+ * The queue envelope for an accepted message: the message inline when it fits a queue message, else its
+ * attachment bytes and then (if still too large) the message itself go to Blob storage first (claim check).
+ */
+export async function checkIn(
+  message: StoredMessage,
+  inlineBytes: ReadonlyMap<number, Buffer>,
+  store: MessageStore,
+): Promise<QueueEnvelope> {
+  let stored = message;
+  if (!fitsInline(stored)) {
+    const attachments = await Promise.all(
+      message.attachments.map(async (attachment, index) => {
+        const bytes = inlineBytes.get(index);
+        if (!bytes) return attachment;
+        const blob = `${message.id}/attachments/${index}`;
+        await store.upload(blob, bytes, attachment.contentType);
+        const { contentBase64: _inline, ...rest } = attachment;
+        return { ...rest, blob };
+      }),
+    );
+    stored = { ...message, attachments };
+  }
+  const envelope = {
+    v: 1 as const,
+    id: message.id,
+    clientId: message.clientId,
+    mailbox: message.from.address.toLowerCase(),
+    recipients: recipientsOf(message).length,
+  };
+  if (fitsInline(stored)) return { ...envelope, message: stored };
+  const messageBlob = `${message.id}/message.json`;
+  await store.upload(messageBlob, Buffer.from(JSON.stringify(stored)), "application/json");
+  return { ...envelope, messageBlob };
+}
+
+export function usesBlobs(envelope: QueueEnvelope): boolean {
+  return envelope.messageBlob !== undefined || (envelope.message?.attachments.some((a) => a.blob) ?? false);
+}

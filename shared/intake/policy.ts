@@ -1,0 +1,68 @@
+import type { Client, Config } from "../config.js";
+import { domainOf, senderAllowed } from "../message/address.js";
+import { recipientsOf, type StoredMessage } from "../message/schema.js";
+import { invalidField, ProblemError } from "../problem.js";
+
+// Scheduled sends are kept at most this far ahead.
+export const maxScheduleAheadMs = 30 * 24 * 3600 * 1000;
+
+/**
+ * What a client may send: only as its own senders (no open relay), within the recipient and size limits,
+ * and only to recipients its transport can reach. Throws the problem a caller should see.
+ */
+export function enforcePolicy(message: StoredMessage, client: Client, config: Config, now: Date): void {
+  if (!senderAllowed(client.senders, message.from.address)) {
+    throw new ProblemError(
+      "forbiddenSender",
+      `Client ${client.id} may not send as ${message.from.address}.`,
+      {
+        extensions: { field: "from" },
+      },
+    );
+  }
+  const recipients = recipientsOf(message);
+  const max = config.limits.recipientsPerMessage;
+  if (recipients.length > max) {
+    throw invalidField("to", `${recipients.length} recipients in to, cc and bcc; at most ${max} per message`);
+  }
+  if (client.recipientDomains) {
+    const allowed = new Set(client.recipientDomains);
+    const outside = recipients.find((r) => !allowed.has(domainOf(r.address)));
+    if (outside) {
+      throw invalidField("to", `${outside.address} is outside the recipient domains allowed for this client`);
+    }
+  }
+  const accepted = new Set(config.mx?.acceptedDomains ?? []);
+  if (client.transport === "direct") {
+    // Direct Send delivers to the tenant's own mailboxes only; Exchange rejects external recipients later.
+    const external = recipients.find((r) => !accepted.has(domainOf(r.address)));
+    if (external) {
+      throw invalidField(
+        "to",
+        `${external.address} is external; Direct Send reaches only the accepted domains`,
+      );
+    }
+  }
+  if (
+    (client.transport === "direct" || client.transport === "relay") &&
+    !accepted.has(domainOf(message.from.address))
+  ) {
+    throw invalidField("from", `${message.from.address} is not in an accepted domain of the tenant`);
+  }
+  const size =
+    message.attachments.reduce((sum, a) => sum + a.size, 0) +
+    Buffer.byteLength(message.text ?? "") +
+    Buffer.byteLength(message.html ?? "");
+  if (size > config.limits.messageBytes) {
+    throw new ProblemError(
+      "tooLarge",
+      `The message is ${size} bytes; at most ${config.limits.messageBytes}.`,
+      {
+        extensions: { limitBytes: config.limits.messageBytes },
+      },
+    );
+  }
+  if (message.sendAt && Date.parse(message.sendAt) - now.getTime() > maxScheduleAheadMs) {
+    throw invalidField("sendAt", "may be at most 30 days ahead");
+  }
+}

@@ -1,0 +1,118 @@
+import { createHash } from "node:crypto";
+import type { ReadableStream } from "node:stream/web";
+import type { Client, Config } from "../config.js";
+import type { Mailbox } from "../message/address.js";
+import {
+  jsonMessageSchema,
+  type MessageFields,
+  messageFieldsSchema,
+  type StoredAttachment,
+  type StoredMessage,
+  sanitizeFileName,
+} from "../message/schema.js";
+import { invalidField, ProblemError } from "../problem.js";
+import type { MessageStore } from "../storage/ports.js";
+import { messageFieldsFromForm } from "./form.js";
+import { readLimitedBody } from "./limits.js";
+import { readMultipart } from "./multipart.js";
+import { validate } from "./validate.js";
+
+/** A message as read from a request, before it is queued; `inlineBytes` holds JSON attachments' decoded bytes. */
+export interface IncomingMessage {
+  message: StoredMessage;
+  inlineBytes: Map<number, Buffer>;
+}
+
+/** The largest body accepted: the message limit in base64 (JSON and MIME carry bytes that way) plus 1 MiB of fields. */
+export function bodyLimitBytes(config: Config): number {
+  return Math.ceil((config.limits.messageBytes * 4) / 3) + 1024 * 1024;
+}
+
+/**
+ * Reads and validates a `POST /api/v1/messages` body (JSON or multipart) into the normalized message.
+ * Multipart file parts are already in Blob storage when this returns; on error the caller deletes `{id}/`.
+ */
+export async function readMessage(
+  body: ReadableStream<Uint8Array> | null,
+  contentType: string,
+  id: string,
+  client: Client,
+  config: Config,
+  store: MessageStore,
+): Promise<IncomingMessage> {
+  const mediaType = contentType.split(";")[0]?.trim().toLowerCase();
+  if (mediaType === "application/json") {
+    const bytes = await readLimitedBody(body, bodyLimitBytes(config));
+    const json = validate(jsonMessageSchema, parseJson(bytes));
+    const inlineBytes = new Map<number, Buffer>();
+    const attachments = json.attachments.map((a, index): StoredAttachment => {
+      const content = Buffer.from(a.contentBase64, "base64");
+      inlineBytes.set(index, content);
+      return {
+        name: sanitizeFileName(a.name, `attachment-${index + 1}`),
+        contentType: a.contentType?.toLowerCase() ?? "application/octet-stream",
+        size: content.length,
+        sha256: createHash("sha256").update(content).digest("hex"),
+        contentBase64: a.contentBase64,
+      };
+    });
+    return { message: normalize(id, client, json, attachments), inlineBytes };
+  }
+  if (mediaType === "multipart/form-data") {
+    const form = await readMultipart(body, contentType, id, store, {
+      bodyBytes: bodyLimitBytes(config),
+      messageBytes: config.limits.messageBytes,
+    });
+    const fields = validate(messageFieldsSchema, messageFieldsFromForm(form.fields));
+    return { message: normalize(id, client, fields, form.attachments), inlineBytes: new Map() };
+  }
+  throw new ProblemError(
+    "unsupportedMediaType",
+    `Content-Type ${contentType || "(none)"} is not accepted; send application/json or multipart/form-data.`,
+    { headers: { "Accept-Post": "application/json, multipart/form-data" } },
+  );
+}
+
+function parseJson(bytes: Buffer): unknown {
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new ProblemError("badRequest", "The body is not valid UTF-8.");
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new ProblemError("badRequest", `The body is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+function normalize(
+  id: string,
+  client: Client,
+  fields: MessageFields,
+  attachments: StoredAttachment[],
+): StoredMessage {
+  const from: Mailbox | undefined =
+    fields.from ?? (client.defaultSender ? { address: client.defaultSender } : undefined);
+  if (!from) throw invalidField("from", "is required: this client has no default sender");
+  return {
+    v: 1,
+    id,
+    clientId: client.id,
+    from,
+    to: fields.to,
+    cc: fields.cc,
+    bcc: fields.bcc,
+    replyTo: fields.replyTo,
+    subject: fields.subject,
+    text: fields.text,
+    html: fields.html,
+    headers: fields.headers,
+    importance: fields.importance,
+    sendAt: fields.sendAt,
+    saveToSentItems: fields.saveToSentItems,
+    metadata: fields.metadata,
+    attachments,
+  };
+}

@@ -1,0 +1,154 @@
+import { z } from "zod";
+import { type Mailbox, mailboxSchema } from "./address.js";
+
+const controlCharacters = /[\u0000-\u001f\u007f]/;
+const lineBreaks = /[\r\n\u0000]/;
+
+const headerSafe = (what: string, max: number) =>
+  z
+    .string()
+    .max(max, `${what} is longer than ${max} characters`)
+    .refine((value) => !lineBreaks.test(value), `${what} must not contain CR, LF or NUL`);
+
+/** A list of recipients: an array, or one string with addresses separated by ',' or ';' (Power Automate's habit). */
+const mailboxList = z
+  .union([
+    z.array(z.unknown()),
+    z.string().transform((list) =>
+      list
+        .split(/[,;]/)
+        .map((part) => part.trim())
+        .filter(Boolean),
+    ),
+  ])
+  .pipe(z.array(mailboxSchema));
+
+const base64 = z
+  .string()
+  .transform((value) => value.replace(/\s+/g, ""))
+  .refine((value) => value.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(value), "is not valid base64");
+
+const contentType = z
+  .string()
+  .regex(/^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+(\s*;\s*[a-z0-9_.-]+=("[^"\r\n]*"|[^";\r\n]*))*$/i, {
+    message: "is not a valid MIME content type (type/subtype)",
+  });
+
+/** Strips any path, drops control characters and caps the length: a name must not steer where bytes land. */
+export function sanitizeFileName(name: string, fallback: string): string {
+  const base = name.split(/[\\/]/).pop() ?? "";
+  const clean = [...base]
+    .filter((ch) => !controlCharacters.test(ch))
+    .join("")
+    .trim()
+    .replace(/^\.+/, "");
+  return clean.slice(0, 255) || fallback;
+}
+
+/** Power Automate hands file content around as `{"$content-type", "$content"}`. */
+const powerAutomateFile = z.object({ "$content-type": contentType.optional(), $content: base64 });
+
+const jsonAttachment = z
+  .object({
+    name: z.string().max(1024),
+    contentType: contentType.optional(),
+    contentBytes: z.union([base64, powerAutomateFile]),
+  })
+  .transform((a) =>
+    typeof a.contentBytes === "string"
+      ? { name: a.name, contentType: a.contentType, contentBase64: a.contentBytes }
+      : {
+          name: a.name,
+          contentType: a.contentType ?? a.contentBytes["$content-type"],
+          contentBase64: a.contentBytes.$content,
+        },
+  );
+
+const baseFields = z.strictObject({
+  from: mailboxSchema.optional(),
+  to: mailboxList.default([]),
+  cc: mailboxList.default([]),
+  bcc: mailboxList.default([]),
+  replyTo: mailboxList.default([]),
+  subject: headerSafe("subject", 998),
+  text: z.string().optional(),
+  html: z.string().optional(),
+  headers: z
+    .record(
+      z
+        .string()
+        .regex(/^X-[A-Za-z0-9-]{1,76}$/i, "custom header names must start with X- (letters, digits, '-')"),
+      headerSafe("header value", 998),
+    )
+    .refine((headers) => Object.keys(headers).length <= 10, "at most 10 custom headers")
+    .default({}),
+  importance: z.enum(["low", "normal", "high"]).optional(),
+  sendAt: z.iso.datetime({ offset: true }).optional(),
+  saveToSentItems: z.boolean().optional(),
+  metadata: z
+    .record(z.string().max(64), z.string().max(256))
+    .refine((m) => Object.keys(m).length <= 20, "at most 20 metadata entries")
+    .optional(),
+});
+
+const hasRecipient = (m: { to: unknown[]; cc: unknown[]; bcc: unknown[] }) =>
+  m.to.length + m.cc.length + m.bcc.length > 0;
+const recipientRule = { message: "at least one recipient is required in to, cc or bcc", path: ["to"] };
+
+/** The fields every message has, whatever its content type (multipart form fields map onto these). */
+export const messageFieldsSchema = baseFields.refine(hasRecipient, recipientRule);
+export type MessageFields = z.infer<typeof messageFieldsSchema>;
+
+/** The v1 JSON body of `POST /api/v1/messages`. */
+export const jsonMessageSchema = baseFields
+  .extend({ attachments: z.array(jsonAttachment).max(100, "at most 100 attachments").default([]) })
+  .refine(hasRecipient, recipientRule);
+
+export type JsonMessage = z.infer<typeof jsonMessageSchema>;
+
+const mailboxRecord = z.object({ address: z.string(), name: z.string().optional() });
+
+/** An attachment as stored and queued: its bytes inline (small messages) or in Blob storage (claim check). */
+export const storedAttachmentSchema = z.object({
+  name: z.string(),
+  contentType: z.string(),
+  size: z.number().int().nonnegative(),
+  sha256: z.string(),
+  contentBase64: z.string().optional(),
+  blob: z.string().optional(),
+});
+export type StoredAttachment = z.infer<typeof storedAttachmentSchema>;
+
+/** The normalized message: what intake accepted, what dispatch sends. Version 1. */
+export const storedMessageSchema = z.object({
+  v: z.literal(1),
+  id: z.string(),
+  clientId: z.string(),
+  from: mailboxRecord,
+  to: z.array(mailboxRecord),
+  cc: z.array(mailboxRecord),
+  bcc: z.array(mailboxRecord),
+  replyTo: z.array(mailboxRecord),
+  subject: z.string(),
+  text: z.string().optional(),
+  html: z.string().optional(),
+  headers: z.record(z.string(), z.string()),
+  importance: z.enum(["low", "normal", "high"]).optional(),
+  sendAt: z.string().optional(),
+  saveToSentItems: z.boolean().optional(),
+  metadata: z.record(z.string(), z.string()).optional(),
+  attachments: z.array(storedAttachmentSchema),
+});
+export type StoredMessage = z.infer<typeof storedMessageSchema>;
+
+export function recipientsOf(message: Pick<StoredMessage, "to" | "cc" | "bcc">): Mailbox[] {
+  return [...message.to, ...message.cc, ...message.bcc];
+}
+
+/** Turns zod's issue paths (`["to", 2]`) into the field names callers see (`to[2]`). */
+export function fieldName(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((name, key) => {
+    if (typeof key === "number") return `${name}[${key}]`;
+    return name ? `${name}.${String(key)}` : String(key);
+  }, "");
+}
