@@ -1,0 +1,70 @@
+import { Readable } from "node:stream";
+import type { ReadableStream } from "node:stream/web";
+import { TableClient } from "@azure/data-tables";
+import { BlobServiceClient } from "@azure/storage-blob";
+import { QueueServiceClient } from "@azure/storage-queue";
+import type { Composed } from "../../shared/compose.js";
+import { dispatchMessage } from "../../shared/dispatch/dispatch.js";
+import { type ApiRequest, handle, type Route } from "../../shared/http/api.js";
+import { silentLogger } from "../../shared/log.js";
+import type { StorageNames } from "../../shared/storage/azure.js";
+
+export interface CallOptions {
+  method?: string;
+  path?: string;
+  headers?: Record<string, string>;
+  body?: string | Buffer | Readable;
+  params?: Record<string, string>;
+}
+
+/** Calls one route in process, as the Functions host or the local host would, and parses the answer. */
+export async function call(route: Route, composed: Pick<Composed, "services">, options: CallOptions = {}) {
+  const body =
+    options.body === undefined
+      ? null
+      : (Readable.toWeb(
+          options.body instanceof Readable ? options.body : Readable.from([Buffer.from(options.body)]),
+        ) as ReadableStream<Uint8Array>);
+  const request: ApiRequest = {
+    method: options.method ?? route.methods[0] ?? "GET",
+    url: `http://127.0.0.1:7071${options.path ?? `/api/${route.route}`}`,
+    headers: new Headers(options.headers),
+    params: options.params ?? {},
+    body,
+  };
+  const response = await handle(route, request, composed.services, silentLogger);
+  const json = response.body ? (JSON.parse(response.body) as Record<string, unknown>) : undefined;
+  return { ...response, json };
+}
+
+export function bearer(key: string, headers: Record<string, string> = {}): Record<string, string> {
+  return { authorization: `Bearer ${key}`, ...headers };
+}
+
+/** Runs the dispatcher over every visible queue message once, deleting those it handled without error. */
+export async function drainOnce(composed: Composed): Promise<number> {
+  const queue = composed.storage.queueClient;
+  const { receivedMessageItems } = await queue.receiveMessages({
+    numberOfMessages: 32,
+    visibilityTimeout: 60,
+  });
+  for (const message of receivedMessageItems) {
+    const item = JSON.parse(Buffer.from(message.messageText, "base64").toString("utf8"));
+    await dispatchMessage(item, composed.dispatchDeps(silentLogger));
+    await queue.deleteMessage(message.messageId, message.popReceipt);
+  }
+  return receivedMessageItems.length;
+}
+
+/** What a test storage account holds: every blob, queue message and status entity. */
+export async function storageContents(connection: string, names: StorageNames) {
+  const container = BlobServiceClient.fromConnectionString(connection).getContainerClient(names.container);
+  const blobs: string[] = [];
+  for await (const blob of container.listBlobsFlat()) blobs.push(blob.name);
+  const queue = QueueServiceClient.fromConnectionString(connection).getQueueClient(names.queue);
+  const { approximateMessagesCount = 0 } = await queue.getProperties();
+  const table = TableClient.fromConnectionString(connection, names.table, { allowInsecureConnection: true });
+  let records = 0;
+  for await (const _ of table.listEntities()) records++;
+  return { blobs, queued: approximateMessagesCount, records };
+}
