@@ -6,6 +6,7 @@ import { getMessageRoute } from "../../shared/http/getMessage.js";
 import { submitMessageRoute } from "../../shared/http/submitMessage.js";
 import { startTestServices, storageConnection, testClient } from "../support/env.js";
 import { bearer, call, drainOnce, storageContents } from "../support/http.js";
+import { multipartBody } from "../support/multipart.js";
 
 const { client, key } = testClient();
 let env: Awaited<ReturnType<typeof startTestServices>>;
@@ -19,20 +20,6 @@ async function readEml(id: string) {
   const files = await readdir(env.outboxDir);
   expect(files).toContain(`${id}.eml`);
   return simpleParser(await readFile(join(env.outboxDir, `${id}.eml`)));
-}
-
-function multipart(
-  boundary: string,
-  parts: { name: string; value: string | Buffer; filename?: string; type?: string }[],
-) {
-  const chunks: Buffer[] = [];
-  for (const part of parts) {
-    const disposition = `form-data; name="${part.name}"${part.filename ? `; filename="${part.filename}"` : ""}`;
-    const head = `--${boundary}\r\nContent-Disposition: ${disposition}\r\n${part.type ? `Content-Type: ${part.type}\r\n` : ""}\r\n`;
-    chunks.push(Buffer.from(head), Buffer.from(part.value), Buffer.from("\r\n"));
-  }
-  chunks.push(Buffer.from(`--${boundary}--\r\n`));
-  return Buffer.concat(chunks);
 }
 
 describe("submit, queue and deliver", () => {
@@ -94,7 +81,7 @@ describe("submit, queue and deliver", () => {
     const boundary = "----scanner-boundary-1";
     const submitted = await call(submitMessageRoute, env, {
       headers: bearer(key, { "content-type": `multipart/form-data; boundary=${boundary}` }),
-      body: multipart(boundary, [
+      body: multipartBody(boundary, [
         { name: "to", value: "alice@contoso.com, bob@contoso.com" },
         { name: "subject", value: "Scan from MFP-3" },
         { name: "file", value: scan, filename: "C:\\scans\\scan 001.pdf", type: "application/pdf" },
