@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { generate } from "selfsigned";
@@ -20,7 +21,13 @@ export async function ensureLocalCertificate(dir: string): Promise<TlsFiles> {
   } catch {
     await mkdir(dir, { recursive: true });
     const notAfterDate = new Date(Date.now() + 10 * 365 * 24 * 3600 * 1000);
-    const pems = await generate([{ name: "commonName", value: "localhost" }], {
+    // A unique organization keeps certificates of different runs apart in one trust bundle (OpenSSL looks
+    // issuers up by subject name, so two "CN=localhost" roots would shadow each other).
+    const subject = [
+      { name: "commonName", value: "localhost" },
+      { name: "organizationName", value: `mailhook local ${randomBytes(6).toString("hex")}` },
+    ];
+    const pems = await generate(subject, {
       algorithm: "sha256",
       keyType: "ec",
       notAfterDate,

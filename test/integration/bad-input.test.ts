@@ -89,7 +89,11 @@ describe("JSON body", () => {
     ["missing subject", { to: ["alice@contoso.com"] }, "subject"],
     ["invalid address", { ...valid, to: ["alice@@contoso"] }, "to[0].address"],
     ["CR/LF in subject", { ...valid, subject: "Hi\r\nBcc: victim@example.com" }, "subject"],
-    ["CR/LF in an address", { ...valid, to: ["alice@contoso.com\r\nBcc: victim@example.com"] }, "to[0].address"],
+    [
+      "CR/LF in an address",
+      { ...valid, to: ["alice@contoso.com\r\nBcc: victim@example.com"] },
+      "to[0].address",
+    ],
     [
       "CR/LF in a display name",
       { ...valid, to: [{ address: "alice@contoso.com", name: "A\nB" }] },
