@@ -1,3 +1,4 @@
+import { trimSpaces } from "../message/address.js";
 import { ProblemError } from "../problem.js";
 
 const addressFields = new Set(["to", "cc", "bcc", "replyTo"]);
@@ -15,7 +16,7 @@ export function messageFieldsFromForm(form: Map<string, string[]>): Record<strin
     if (addressFields.has(name)) {
       fields[name] = values
         .flatMap((value) => value.split(/[,;]/))
-        .map((a) => a.trim())
+        .map(trimSpaces)
         .filter(Boolean);
       continue;
     }

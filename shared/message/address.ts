@@ -43,14 +43,17 @@ export function sameAddress(a: string, b: string): boolean {
   return a.toLowerCase() === b.toLowerCase();
 }
 
-const nameAndAddress = /^\s*(?:"([^"]*)"|([^<"]*?))\s*<([^<>]*)>\s*$/;
+/** Trims spaces and tabs only: a CR or LF must stay visible so validation rejects it, never be quietly cut. */
+export const trimSpaces = (text: string): string => text.replace(/^[ \t]+|[ \t]+$/g, "");
+
+const nameAndAddress = /^[ \t]*(?:"([^"]*)"|([^<"]*?))[ \t]*<([^<>]*)>[ \t]*$/;
 
 /** Splits `"Name <a@b>"`, `Name <a@b>` or `a@b` into a mailbox (not yet validated). */
 export function parseMailbox(text: string): Mailbox {
   const match = nameAndAddress.exec(text);
-  if (!match) return { address: text.trim() };
-  const name = (match[1] ?? match[2] ?? "").trim();
-  const address = (match[3] ?? "").trim();
+  if (!match) return { address: trimSpaces(text) };
+  const name = trimSpaces(match[1] ?? match[2] ?? "");
+  const address = trimSpaces(match[3] ?? "");
   return name ? { address, name } : { address };
 }
 

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { type Mailbox, mailboxSchema } from "./address.js";
+import { type Mailbox, mailboxSchema, trimSpaces } from "./address.js";
 
 const controlCharacters = /[\u0000-\u001f\u007f]/;
 const lineBreaks = /[\r\n\u0000]/;
@@ -17,7 +17,7 @@ const mailboxList = z
     z.string().transform((list) =>
       list
         .split(/[,;]/)
-        .map((part) => part.trim())
+        .map(trimSpaces)
         .filter(Boolean),
     ),
   ])

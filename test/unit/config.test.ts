@@ -1,0 +1,71 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "../../shared/config.js";
+import { sha256Hex } from "../../shared/intake/auth.js";
+
+const client = {
+  id: "scanner",
+  keySha256: sha256Hex("k"),
+  senders: ["*@contoso.com"],
+  defaultSender: "scanner@contoso.com",
+  transport: "smtp",
+};
+const base = {
+  AzureWebJobsStorage: "UseDevelopmentStorage=true",
+  MAILHOOK_CLIENTS: JSON.stringify([client]),
+  SMTP_AUTH: "basic",
+  SMTP_PASSWORDS: JSON.stringify({ "scanner@contoso.com": "secret" }),
+};
+
+function problems(env: Record<string, string | undefined>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe("configuration", () => {
+  it("applies Exchange Online's defaults", () => {
+    const config = loadConfig(base);
+    expect(config.smtp).toMatchObject({ host: "smtp.office365.com", port: 587 });
+    expect(config.limits).toEqual(
+      expect.objectContaining({ recipientsPerMessage: 500, messageBytes: 35 * 1024 * 1024 }),
+    );
+    expect(config.graphEndpoint).toBe("https://graph.microsoft.com");
+  });
+
+  it("lists every problem at once, naming each setting", () => {
+    const found = problems({
+      MAILHOOK_CLIENTS: JSON.stringify([{ ...client, keySha256: "ABC", transport: "fax" }]),
+      SMTP_PORT: "465",
+      SMTP_HOST: "52.96.0.1",
+      MAX_MESSAGE_BYTES: "-1",
+    });
+    const text = found.join("\n");
+    expect(text).toContain("AzureWebJobsStorage");
+    expect(text).toContain("MAILHOOK_CLIENTS [0.keySha256]");
+    expect(text).toContain("MAILHOOK_CLIENTS [0.transport]");
+    expect(text).toMatch(/SMTP_PORT: 465 \(implicit TLS\) is not supported/);
+    expect(text).toMatch(/SMTP_HOST: must be a DNS name/);
+    expect(text).toContain("MAX_MESSAGE_BYTES");
+    expect(found.length).toBeGreaterThanOrEqual(6);
+  });
+
+  it("refuses clients that are not valid JSON, share a key or default to a sender they may not use", () => {
+    expect(problems({ ...base, MAILHOOK_CLIENTS: "[{" })).toEqual(["MAILHOOK_CLIENTS: is not valid JSON"]);
+    const twins = JSON.stringify([client, { ...client, id: "other" }]);
+    expect(problems({ ...base, MAILHOOK_CLIENTS: twins }).join()).toContain("two clients share one key");
+    const wrongDefault = JSON.stringify([{ ...client, defaultSender: "x@fabrikam.com" }]);
+    expect(problems({ ...base, MAILHOOK_CLIENTS: wrongDefault }).join()).toContain("defaultSender");
+  });
+
+  it("requires the Entra app registration when a client uses Graph or SMTP with OAuth", () => {
+    const graph = JSON.stringify([{ ...client, transport: "graph" }]);
+    const text = problems({ ...base, MAILHOOK_CLIENTS: graph }).join("\n");
+    expect(text).toContain("ENTRA_TENANT_ID");
+    expect(text).toContain("ENTRA_CLIENT_ID");
+    expect(text).toContain("ENTRA_CLIENT_CERTIFICATE_PATH");
+  });
+});

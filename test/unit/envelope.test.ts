@@ -1,0 +1,81 @@
+import { describe, expect, it } from "vitest";
+import { checkIn } from "../../shared/intake/claimCheck.js";
+import type { StoredMessage } from "../../shared/message/schema.js";
+import { decodeEnvelope, encodeEnvelope, inlineMessageLimitBytes } from "../../shared/queue/envelope.js";
+import { MemoryMessageStore } from "../../shared/storage/memory.js";
+
+function message(overrides: Partial<StoredMessage> = {}): StoredMessage {
+  return {
+    v: 1,
+    id: "m1",
+    clientId: "c1",
+    from: { address: "Scanner@contoso.com" },
+    to: [{ address: "a@contoso.com" }],
+    cc: [{ address: "b@contoso.com" }],
+    bcc: [],
+    replyTo: [],
+    subject: "s",
+    headers: {},
+    attachments: [],
+    ...overrides,
+  };
+}
+
+const attachment = (bytes: Buffer) => ({
+  name: "a.bin",
+  contentType: "application/octet-stream",
+  size: bytes.length,
+  sha256: "x",
+  contentBase64: bytes.toString("base64"),
+});
+
+describe("queue envelopes", () => {
+  it("round-trip through base64 JSON, as the Functions trigger hands them over or as raw text", async () => {
+    const envelope = await checkIn(message(), new Map(), new MemoryMessageStore());
+    const text = encodeEnvelope(envelope);
+    expect(text).toMatch(/^[A-Za-z0-9+/]+=*$/);
+    const json = JSON.parse(Buffer.from(text, "base64").toString("utf8"));
+    expect(decodeEnvelope(json)).toEqual(envelope);
+    expect(decodeEnvelope(text)).toEqual(envelope);
+    expect(envelope).toMatchObject({ v: 1, mailbox: "scanner@contoso.com", recipients: 2 });
+  });
+
+  it("rejects an envelope of another version or without a message", () => {
+    expect(() => decodeEnvelope({ v: 2, id: "m", clientId: "c", mailbox: "a@b.c", recipients: 1 })).toThrow();
+    expect(() => decodeEnvelope({ v: 1, id: "m", clientId: "c", mailbox: "a@b.c", recipients: 1 })).toThrow();
+  });
+
+  it("keeps a small message inline and stores nothing", async () => {
+    const store = new MemoryMessageStore();
+    const bytes = Buffer.alloc(1000, 1);
+    const envelope = await checkIn(
+      message({ attachments: [attachment(bytes)] }),
+      new Map([[0, bytes]]),
+      store,
+    );
+    expect(envelope.message?.attachments[0]?.contentBase64).toBe(bytes.toString("base64"));
+    expect(store.blobs.size).toBe(0);
+  });
+
+  it("moves attachment bytes to Blob storage when the message would not fit a queue message", async () => {
+    const store = new MemoryMessageStore();
+    const bytes = Buffer.alloc(inlineMessageLimitBytes, 2);
+    const envelope = await checkIn(
+      message({ attachments: [attachment(bytes)] }),
+      new Map([[0, bytes]]),
+      store,
+    );
+    expect(envelope.message?.attachments[0]).toMatchObject({ blob: "m1/attachments/0" });
+    expect(envelope.message?.attachments[0]?.contentBase64).toBeUndefined();
+    expect(store.blobs.get("m1/attachments/0")?.equals(bytes)).toBe(true);
+    expect(Buffer.byteLength(encodeEnvelope(envelope))).toBeLessThan(64 * 1024);
+  });
+
+  it("stores the message itself when even its fields are too large (claim check)", async () => {
+    const store = new MemoryMessageStore();
+    const envelope = await checkIn(message({ html: "x".repeat(100_000) }), new Map(), store);
+    expect(envelope.message).toBeUndefined();
+    expect(envelope.messageBlob).toBe("m1/message.json");
+    expect(JSON.parse(store.blobs.get("m1/message.json")?.toString() ?? "{}").html).toHaveLength(100_000);
+  });
+});
