@@ -50,21 +50,24 @@ function listeningPorts(child: ChildProcess): Promise<Record<string, string>> {
     child.stderr?.on("data", (chunk) => {
       stderr += chunk;
     });
+    const onExit = (code: number | null) => {
+      clearTimeout(timer);
+      reject(new Error(`Azurite exited with code ${code}: ${stderr}`));
+    };
     const timer = setTimeout(() => {
       child.kill();
       reject(new Error(`Azurite did not start within 30 s: ${stderr}`));
     }, 30_000);
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`Azurite exited with code ${code}: ${stderr}`));
-    });
-    createInterface({ input: child.stdout! }).on("line", (line) => {
+    child.once("exit", onExit);
+    // Keep reading stdout for the life of the process (a full pipe would block Azurite), but settle once.
+    const lines = createInterface({ input: child.stdout! });
+    lines.on("line", (line) => {
       const match =
         /Azurite (Blob|Queue|Table) service is successfully listening at http:\/\/[^:]+:(\d+)/.exec(line);
       if (match?.[1] && match[2]) ports[match[1]] = match[2];
-      if (ports.Blob && ports.Queue && ports.Table) {
+      if (ports.Blob && ports.Queue && ports.Table && child.listeners("exit").includes(onExit)) {
         clearTimeout(timer);
-        child.removeAllListeners("exit");
+        child.off("exit", onExit);
         resolve(ports);
       }
     });

@@ -1,0 +1,103 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { stopChild } from "./azurite.js";
+
+export interface LocalHost {
+  url: string;
+  devKey: string;
+  dataDir: string;
+  outboxDir: string;
+  /** The launcher's process (`npm start`); the Functions-like host runs as its child. */
+  process: ChildProcess;
+  output(): string;
+  /** The pid of the host process itself (the launcher's child), for memory measurements. */
+  hostPid(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+import { projectRoot } from "./settings.js";
+
+const startScript = join(projectRoot(), "dist", "dev", "start.js");
+
+/**
+ * Starts the built local host exactly as `npm start` does (`node dist/dev/start.js`), on a free port with a
+ * private data directory, and reads the URL and development key from its banner. Used by the end-to-end
+ * tests and the benchmarks; run `npm run build` first.
+ */
+export async function startLocalHost(
+  options: { env?: Record<string, string>; dataDir?: string; timeoutMs?: number } = {},
+): Promise<LocalHost> {
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), "mailhook-host-")));
+  const child = spawn(process.execPath, [startScript], {
+    env: { ...process.env, PORT: "0", MAILHOOK_DATA_DIR: dataDir, ...options.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stderr?.on("data", (chunk) => {
+    output += chunk;
+  });
+  const banner = await new Promise<{ url: string; devKey: string }>((resolve, reject) => {
+    let url = "";
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`local host did not start:\n${output}`));
+    }, options.timeoutMs ?? 30_000);
+    const onExit = (code: number | null) => {
+      clearTimeout(timer);
+      reject(new Error(`local host exited with code ${code}:\n${output}`));
+    };
+    child.once("exit", onExit);
+    createInterface({ input: child.stdout! }).on("line", (line) => {
+      output += `${line}\n`;
+      const urlMatch = /^\s+url\s+(http:\/\/\S+)\/api\/v1\/messages/.exec(line);
+      if (urlMatch?.[1]) url = urlMatch[1];
+      const keyMatch = /^\s+API key\s+(\S+)/.exec(line);
+      if (keyMatch?.[1] && url) {
+        clearTimeout(timer);
+        child.off("exit", onExit);
+        resolve({ url, devKey: keyMatch[1] });
+      }
+    });
+  });
+  return {
+    ...banner,
+    dataDir,
+    outboxDir: join(dataDir, "outbox"),
+    process: child,
+    output: () => output,
+    async hostPid() {
+      const children = await readFile(`/proc/${child.pid}/task/${child.pid}/children`, "utf8");
+      for (const pid of children.trim().split(/\s+/).map(Number)) {
+        const cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
+        if (cmdline.includes("host.js")) return pid;
+      }
+      throw new Error("the host process was not found");
+    },
+    async stop() {
+      await stopChild(child, 10_000);
+      if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls `GET /api/v1/messages/{id}` until `done(status)` or the deadline. */
+export async function waitForStatus(
+  host: Pick<LocalHost, "url" | "devKey">,
+  id: string,
+  done: (status: string) => boolean,
+  timeoutMs = 20_000,
+): Promise<Record<string, unknown>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const response = await fetch(`${host.url}/api/v1/messages/${id}`, {
+      headers: { authorization: `Bearer ${host.devKey}` },
+    });
+    const record = (await response.json()) as Record<string, unknown>;
+    if (done(String(record.status))) return record;
+    if (Date.now() > deadline) throw new Error(`message ${id} still ${record.status} after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
