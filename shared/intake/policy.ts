@@ -3,6 +3,9 @@ import { domainOf, senderAllowed } from "../message/address.js";
 import { recipientsOf, type StoredMessage } from "../message/schema.js";
 import { invalidField, ProblemError } from "../problem.js";
 
+/** Microsoft Graph accepts about 5 `x-` internetMessageHeaders per message (m365-facts.md, unverified). */
+export const graphMaxInternetMessageHeaders = 5;
+
 // Scheduled sends are kept at most this far ahead.
 export const maxScheduleAheadMs = 30 * 24 * 3600 * 1000;
 
@@ -31,6 +34,14 @@ export function enforcePolicy(message: StoredMessage, client: Client, config: Co
     if (outside) {
       throw invalidField("to", `${outside.address} is outside the recipient domains allowed for this client`);
     }
+  }
+  const headerCount = Object.keys(message.headers).length;
+  if (client.transport === "graph" && headerCount > graphMaxInternetMessageHeaders) {
+    // Graph's internetMessageHeaders takes only a few x- headers; it would refuse the message after our 202.
+    throw invalidField(
+      "headers",
+      `${headerCount} custom headers; the graph transport sends at most ${graphMaxInternetMessageHeaders}`,
+    );
   }
   const accepted = new Set(config.mx?.acceptedDomains ?? []);
   if (client.transport === "direct") {

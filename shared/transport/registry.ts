@@ -1,34 +1,111 @@
-import type { Config, TransportName } from "../config.js";
-import { MissingLoginError, SmtpTransport } from "./smtp.js";
+import { type Config, ConfigError, type TransportName } from "../config.js";
+import { readPemPair } from "../entra/credential.js";
+import { createTokenProvider, exchangeSmtpScope, type TokenProvider } from "../entra/tokenProvider.js";
+import { GraphTransport } from "./graph.js";
+import { MissingLoginError, type SmtpAuth, SmtpTransport } from "./smtp.js";
 import type { Transport } from "./transport.js";
 
-/** The transports the configured clients use, built once per process. */
+/**
+ * The transports the configured clients use, built once per process (one token client shared by graph and
+ * smtp+oauth2). Refuses what cannot work at start-up: unreadable certificates, missing settings.
+ */
 export function buildTransports(config: Config): Map<TransportName, Transport> {
   const used = new Set(config.clients.map((c) => c.transport));
   const transports = new Map<TransportName, Transport>();
+  let tokens: TokenProvider | undefined;
+  const entraTokens = (): TokenProvider => {
+    if (!config.entra) throw new ConfigError(["ENTRA_TENANT_ID and ENTRA_CLIENT_ID are required"]);
+    tokens ??= startupCheck(() => createTokenProvider(config.entra!));
+    return tokens;
+  };
+  const mx = () => {
+    if (!config.mx)
+      throw new ConfigError(["MX_ENDPOINT and ACCEPTED_DOMAINS are required for direct and relay"]);
+    return config.mx;
+  };
+
   for (const name of used) {
-    if (name !== "smtp" || config.smtp.auth !== "basic") {
-      throw new Error(
-        `transport ${name}${name === "smtp" ? " with SMTP_AUTH=oauth2" : ""} is not available yet`,
-      );
+    switch (name) {
+      case "graph":
+        transports.set(
+          name,
+          new GraphTransport({ graphEndpoint: config.graphEndpoint, tokens: entraTokens() }),
+        );
+        break;
+      case "smtp":
+        transports.set(
+          name,
+          new SmtpTransport({
+            name,
+            host: config.smtp.host,
+            port: config.smtp.port,
+            // SMTP AUTH carries a password or a token: never without TLS 1.2+ (Microsoft 365 requires it).
+            requireTLS: true,
+            auth:
+              config.smtp.auth === "oauth2"
+                ? { kind: "oauth2", tokens: entraTokens(), scope: exchangeSmtpScope }
+                : basicAuth(config.smtp.passwords),
+            connectionsPerMailbox: 3,
+          }),
+        );
+        break;
+      case "direct":
+        // Direct Send: no credentials; STARTTLS when the MX offers it (it always does in Exchange Online).
+        transports.set(
+          name,
+          new SmtpTransport({
+            name,
+            host: mx().endpoint,
+            port: mx().port,
+            requireTLS: false,
+            auth: { kind: "none" },
+            connectionsPerMailbox: 3,
+          }),
+        );
+        break;
+      case "relay": {
+        const path = mx().relayClientCertificatePath;
+        const clientCertificate = path
+          ? startupCheck(() => readPemPair(path, "RELAY_CLIENT_CERTIFICATE_PATH"))
+          : undefined;
+        // A connector matches on the sender IP or the certificate presented over TLS: TLS is required.
+        transports.set(
+          name,
+          new SmtpTransport({
+            name,
+            host: mx().endpoint,
+            port: mx().port,
+            requireTLS: true,
+            auth: { kind: "none" },
+            ...(clientCertificate ? { clientCertificate } : {}),
+            connectionsPerMailbox: 3,
+          }),
+        );
+        break;
+      }
     }
-    const passwords = config.smtp.passwords;
-    transports.set(
-      "smtp",
-      new SmtpTransport({
-        name: "smtp",
-        host: config.smtp.host,
-        port: config.smtp.port,
-        requireTLS: true,
-        connectionsPerMailbox: 3,
-        async login(mailbox) {
-          // SMTP_PASSWORDS maps mailbox → password; "*" is the login for any mailbox without its own entry.
-          const pass = passwords[mailbox.toLowerCase()] ?? passwords[mailbox] ?? passwords["*"];
-          if (!pass) throw new MissingLoginError(`no SMTP password for ${mailbox} in SMTP_PASSWORDS`);
-          return { user: mailbox, pass };
-        },
-      }),
-    );
   }
   return transports;
+}
+
+function basicAuth(passwords: Record<string, string>): SmtpAuth {
+  return {
+    kind: "basic",
+    password(mailbox) {
+      // SMTP_PASSWORDS maps mailbox → password; "*" is the login for any mailbox without its own entry.
+      const pass = passwords[mailbox.toLowerCase()] ?? passwords[mailbox] ?? passwords["*"];
+      if (!pass) throw new MissingLoginError(`no SMTP password for ${mailbox} in SMTP_PASSWORDS`);
+      return pass;
+    },
+  };
+}
+
+/** Runs a start-up step, turning its error into a ConfigError so the host prints it with the others. */
+function startupCheck<T>(step: () => T): T {
+  try {
+    return step();
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    throw new ConfigError([error instanceof Error ? error.message : String(error)]);
+  }
 }

@@ -23,8 +23,9 @@ const permanent = (code: string, text: string): SendOutcome => ({ kind: "permane
 const rules: SmtpRule[] = [
   // 3 concurrent SMTP AUTH connections per mailbox; the 4th is refused.
   { pattern: /^432\b|\b4\.3\.2\b/, outcome: throttled(minute) },
-  // Daily recipient quota (10,000 per rolling 24 h) exhausted: wait for the window, do not fail.
-  { pattern: /SubmissionQuotaExceeded|^554 5\.2\.0\b/i, outcome: throttled(60 * minute) },
+  // Daily recipient quota (10,000 per rolling 24 h) exhausted: wait for the window, do not fail. Only this
+  // 554 5.2.0: the same code also carries SendAsDenied and other STOREDRV failures that are permanent.
+  { pattern: /SubmissionQuotaExceeded/i, outcome: throttled(60 * minute) },
   // Continuous-error throttling of SMTP AUTH submissions.
   { pattern: /\b5\.2\.25[1-5]\b/, outcome: throttled(15 * minute) },
   { pattern: /^4\d\d\b/, outcome: transient },
@@ -53,13 +54,22 @@ export interface SmtpFailure {
   message: string;
 }
 
+/** Classifies a final SMTP reply (`"250 2.0.0 OK"`, `"550 5.7.60 …"`) into what happens next. */
+export function classifySmtpReply(reply: string): SendOutcome | undefined {
+  const trimmed = reply.trim();
+  const responseCode = Number(/^(\d{3})\b/.exec(trimmed)?.[1]);
+  if (!responseCode) return undefined;
+  if (responseCode >= 200 && responseCode < 300) return { kind: "sent", response: trimmed };
+  const rule = rules.find((r) => r.pattern.test(trimmed));
+  return rule?.outcome(enhancedCode(responseCode, trimmed), trimmed);
+}
+
 /** Classifies an SMTP reply (or a connection failure) into what happens next. */
 export function classifySmtpFailure(failure: SmtpFailure): SendOutcome {
   const reply = failure.response?.trim();
   if (failure.responseCode && reply) {
-    const code = enhancedCode(failure.responseCode, reply);
-    const rule = rules.find((r) => r.pattern.test(reply));
-    if (rule) return rule.outcome(code, reply);
+    const outcome = classifySmtpReply(reply);
+    if (outcome) return outcome;
   }
   if (failure.code && transientNetworkCodes.has(failure.code)) {
     return { kind: "transient", code: failure.code, text: failure.message };

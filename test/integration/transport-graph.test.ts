@@ -1,0 +1,336 @@
+import { createHash, randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
+import { createTokenProvider } from "../../shared/entra/tokenProvider.js";
+import { GraphTransport } from "../../shared/transport/graph.js";
+import type { OutboundAttachment, OutboundMessage } from "../../shared/transport/transport.js";
+import { writeCertificatePair } from "../support/certificates.js";
+import { type FakeGraph, type FakeGraphOptions, startFakeGraph } from "../support/fakeGraph.js";
+
+const MiB = 1024 * 1024;
+const tenantId = "contoso-tenant";
+const clientId = "11111111-2222-3333-4444-555555555555";
+const clientSecret = randomBytes(16).toString("hex");
+
+const started: { stop(): Promise<void> }[] = [];
+afterEach(async () => {
+  await Promise.all(started.splice(0).map((s) => s.stop()));
+});
+
+async function fakeGraph(options: Partial<FakeGraphOptions> = {}): Promise<FakeGraph> {
+  const fake = await startFakeGraph({
+    tls: { cert: inject("tlsCert"), key: inject("tlsKey") },
+    tenantId,
+    clientId,
+    clientSecret,
+    ...options,
+  });
+  started.push(fake);
+  return fake;
+}
+
+function transportFor(
+  fake: FakeGraph,
+  credential: { clientSecret?: string; clientCertificatePath?: string } = { clientSecret },
+  options: { requestTimeoutMs?: number } = {},
+) {
+  const tokens = createTokenProvider({ tenantId, clientId, authorityHost: fake.url, ...credential });
+  const transport = new GraphTransport({ graphEndpoint: fake.url, tokens, random: () => 0.5, ...options });
+  started.push({ stop: () => transport.close() });
+  return transport;
+}
+
+function patterned(size: number, seed: number): Buffer {
+  const bytes = Buffer.alloc(size);
+  for (let i = 0; i < size; i++) bytes[i] = (i * 31 + seed) % 251;
+  return bytes;
+}
+
+function attachment(name: string, bytes: Buffer, piece = 64 * 1024): OutboundAttachment {
+  return {
+    name,
+    contentType: "application/pdf",
+    size: bytes.length,
+    // Many small pieces, like a Blob download: the transport must re-cut them into 320 KiB multiples.
+    open: async () =>
+      Readable.from(
+        (function* () {
+          for (let i = 0; i < bytes.length; i += piece) yield bytes.subarray(i, i + piece);
+        })(),
+      ),
+  };
+}
+
+function message(overrides: Partial<OutboundMessage> = {}): OutboundMessage {
+  return {
+    id: "m-1",
+    messageId: "<m-1@contoso.com>",
+    from: { address: "scanner@contoso.com" },
+    to: [{ address: "alice@contoso.com", name: "Alice" }],
+    cc: [],
+    bcc: [{ address: "audit@contoso.com" }],
+    replyTo: [],
+    subject: "Invoice 42",
+    text: "Please find the invoice attached.",
+    headers: { "X-Invoice": "42" },
+    importance: "high",
+    saveToSentItems: false,
+    attachments: [],
+    ...overrides,
+  };
+}
+
+describe("graph transport against a loopback Graph and Entra ID", () => {
+  it("sends a small message with sendMail through msal-node and the Graph client, reusing the token", async () => {
+    const fake = await fakeGraph();
+    const transport = transportFor(fake);
+    const pdf = patterned(100_000, 3);
+    expect(await transport.send(message({ attachments: [attachment("invoice.pdf", pdf)] }))).toEqual({
+      kind: "sent",
+    });
+    expect(await transport.send(message({ subject: "second" }))).toEqual({ kind: "sent" });
+
+    expect(fake.tokenRequests).toEqual([{ resource: fake.url, credential: "secret" }]);
+    const [first] = fake.accepted;
+    expect(first).toMatchObject({
+      mailbox: "scanner@contoso.com",
+      via: "sendMail",
+      saveToSentItems: false,
+      message: {
+        subject: "Invoice 42",
+        body: { contentType: "Text", content: "Please find the invoice attached." },
+        toRecipients: [{ emailAddress: { address: "alice@contoso.com", name: "Alice" } }],
+        bccRecipients: [{ emailAddress: { address: "audit@contoso.com" } }],
+        importance: "high",
+        internetMessageHeaders: [{ name: "X-Invoice", value: "42" }],
+      },
+    });
+    expect(first?.attachments.map((a) => [a.name, a.via])).toEqual([["invoice.pdf", "inline"]]);
+    expect(first?.attachments[0]?.bytes.equals(pdf)).toBe(true);
+    expect(fake.requests.filter((r) => r.path.endsWith("/sendMail")).every((r) => r.authorization)).toBe(
+      true,
+    );
+  });
+
+  it("sends a 10 MB attachment through a draft and an upload session, byte-identical, in order, without a bearer", async () => {
+    const fake = await fakeGraph();
+    const transport = transportFor(fake);
+    const big = patterned(10 * MiB + 12345, 7);
+    const small = patterned(2000, 9);
+    const outcome = await transport.send(
+      message({ attachments: [attachment("scan.pdf", big), attachment("note.txt", small)] }),
+    );
+    expect(outcome).toEqual({ kind: "sent" });
+
+    const [sent] = fake.accepted;
+    expect(sent?.via).toBe("draft");
+    expect(sent?.attachments.map((a) => [a.name, a.via])).toEqual([
+      ["scan.pdf", "uploadSession"],
+      ["note.txt", "post"],
+    ]);
+    const digest = (b: Buffer | undefined) =>
+      createHash("sha256")
+        .update(b ?? Buffer.alloc(0))
+        .digest("hex");
+    expect(digest(sent?.attachments[0]?.bytes)).toBe(digest(big));
+    expect(sent?.attachments[1]?.bytes.equals(small)).toBe(true);
+
+    const puts = fake.requests.filter((r) => r.method === "PUT");
+    expect(puts.map((r) => r.contentRange)).toEqual([
+      `bytes 0-3276799/${big.length}`,
+      `bytes 3276800-6553599/${big.length}`,
+      `bytes 6553600-9830399/${big.length}`,
+      `bytes 9830400-${big.length - 1}/${big.length}`,
+    ]);
+    expect(puts.every((r) => !r.authorization && r.status >= 200 && r.status < 300)).toBe(true);
+    expect(fake.openDrafts()).toBe(0);
+  });
+
+  it("fails permanently, naming Mail.ReadWrite, when the app may not create drafts", async () => {
+    const fake = await fakeGraph({ roles: ["Mail.Send"] });
+    const outcome = await transportFor(fake).send(
+      message({ attachments: [attachment("scan.pdf", patterned(5 * MiB, 1))] }),
+    );
+    expect(outcome).toMatchObject({ kind: "permanent", code: "403 ErrorAccessDenied" });
+    expect(outcome.kind === "permanent" && outcome.text).toMatch(/^Mail\.ReadWrite permission is missing/);
+    expect(fake.accepted).toEqual([]);
+  });
+
+  it("returns 429 and 503 to the caller as throttled with Retry-After (no retry inside the Graph client)", async () => {
+    const fake = await fakeGraph();
+    const transport = transportFor(fake);
+    fake.inject({
+      path: /sendMail$/,
+      status: 429,
+      code: "ApplicationThrottled",
+      message: "MailboxConcurrency",
+      retryAfter: "7",
+    });
+    expect(await transport.send(message())).toEqual({
+      kind: "throttled",
+      retryAfterMs: 7000,
+      code: "429 ApplicationThrottled",
+      text: "MailboxConcurrency",
+    });
+    fake.inject({
+      path: /sendMail$/,
+      status: 503,
+      code: "ServiceUnavailable",
+      message: "busy",
+      retryAfter: "3",
+    });
+    expect(await transport.send(message())).toMatchObject({ kind: "throttled", retryAfterMs: 3000 });
+    // Without Retry-After the fallback backs off further for each throttling answer in a row.
+    fake.inject({ path: /sendMail$/, status: 429, code: "ApplicationThrottled", message: "again" });
+    expect(await transport.send(message())).toMatchObject({ kind: "throttled", retryAfterMs: 60_000 });
+    expect(fake.requests.filter((r) => r.path.endsWith("/sendMail"))).toHaveLength(3);
+    expect(await transport.send(message())).toEqual({ kind: "sent" });
+  });
+
+  it("classifies a connection reset and a timeout as transient", async () => {
+    const fake = await fakeGraph();
+    const transport = transportFor(fake, { clientSecret }, { requestTimeoutMs: 300 });
+    fake.inject({ path: /sendMail$/, reset: true });
+    expect(await transport.send(message())).toMatchObject({ kind: "transient", code: "ECONNRESET" });
+
+    const slow = await fakeGraph({ sendDelayMs: 2000 });
+    expect(
+      await transportFor(slow, { clientSecret }, { requestTimeoutMs: 300 }).send(message()),
+    ).toMatchObject({
+      kind: "transient",
+      code: "ETIMEDOUT",
+    });
+  });
+
+  it("deletes the draft when an upload chunk is throttled, and says when to come back", async () => {
+    const fake = await fakeGraph();
+    fake.inject({
+      method: "PUT",
+      status: 503,
+      code: "ServiceUnavailable",
+      message: "busy",
+      retryAfter: "11",
+    });
+    const outcome = await transportFor(fake).send(
+      message({ attachments: [attachment("scan.pdf", patterned(4 * MiB, 2))] }),
+    );
+    expect(outcome).toMatchObject({ kind: "throttled", retryAfterMs: 11_000 });
+    expect(fake.deletedDrafts).toHaveLength(1);
+    expect(fake.openDrafts()).toBe(0);
+  });
+
+  it("keeps Graph's code and text for a mailbox that does not exist", async () => {
+    const fake = await fakeGraph({ mailboxes: ["scanner@contoso.com"] });
+    expect(await transportFor(fake).send(message({ from: { address: "ghost@contoso.com" } }))).toEqual({
+      kind: "permanent",
+      code: "404 ErrorInvalidUser",
+      text: "The requested user 'ghost@contoso.com' is invalid.",
+    });
+  });
+
+  it("gets a fresh token after a 401", async () => {
+    const fake = await fakeGraph();
+    const transport = transportFor(fake);
+    fake.inject({
+      path: /sendMail$/,
+      status: 401,
+      code: "InvalidAuthenticationToken",
+      message: "Access token has expired.",
+    });
+    expect(await transport.send(message())).toMatchObject({
+      kind: "transient",
+      code: "401 InvalidAuthenticationToken",
+    });
+    expect(await transport.send(message())).toEqual({ kind: "sent" });
+    expect(fake.tokenRequests).toHaveLength(2);
+  });
+
+  it("renews a token that expires within msal's 5-minute margin", async () => {
+    const fake = await fakeGraph({ tokenLifetimeSeconds: 299 });
+    const transport = transportFor(fake);
+    await transport.send(message());
+    await transport.send(message());
+    expect(fake.tokenRequests).toHaveLength(2);
+  });
+
+  it("fails permanently, with Entra's answer, when the client secret is wrong", async () => {
+    const fake = await fakeGraph();
+    const outcome = await transportFor(fake, { clientSecret: "wrong" }).send(message());
+    expect(outcome).toMatchObject({ kind: "permanent", code: "entra invalid_client" });
+    expect(outcome.kind === "permanent" && outcome.text).toContain("AADSTS7000215");
+    expect(fake.accepted).toEqual([]);
+  });
+
+  it("has a fake Graph that refuses what Graph refuses", async () => {
+    const fake = await fakeGraph();
+    const tokens = createTokenProvider({ tenantId, clientId, clientSecret, authorityHost: fake.url });
+    const { token } = await tokens.getToken(`${fake.url}/.default`);
+    const user = `${fake.url}/v1.0/users/scanner%40contoso.com`;
+    const post = (path: string, body: unknown, bearer: string | null = token) =>
+      fetch(`${user}${path}`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          ...(bearer ? { authorization: `Bearer ${bearer}` } : {}),
+        },
+        body: JSON.stringify(body),
+      });
+    const mail = (content: string) => ({
+      message: {
+        subject: "s",
+        body: { contentType: "Text", content },
+        toRecipients: [{ emailAddress: { address: "alice@contoso.com" } }],
+      },
+    });
+    expect((await post("/sendMail", mail("hi"), null)).status).toBe(401);
+    expect((await post("/sendMail", mail("hi"), "forged")).status).toBe(401);
+    expect((await post("/sendMail", { ...mail("hi"), extra: true })).status).toBe(400);
+    expect((await post("/sendMail", mail("x".repeat(4 * MiB)))).status).toBe(413);
+    expect((await post("/sendMail", mail("hi"))).status).toBe(202);
+
+    const draft = (await (await post("/messages", mail("d").message)).json()) as { id: string };
+    const session = (size: number) =>
+      post(`/messages/${draft.id}/attachments/createUploadSession`, {
+        AttachmentItem: { attachmentType: "file", name: "a.pdf", size },
+      });
+    expect((await session(3 * MiB - 1)).status).toBe(400);
+    const { uploadUrl } = (await (await session(4 * MiB)).json()) as { uploadUrl: string };
+    const put = (range: string, bytes: number, headers: Record<string, string> = {}) =>
+      fetch(uploadUrl, {
+        method: "PUT",
+        headers: { "content-range": range, ...headers },
+        body: Buffer.alloc(bytes),
+      });
+    const chunk = 320 * 1024;
+    expect((await put(`bytes ${chunk}-${2 * chunk - 1}/${4 * MiB}`, chunk)).status).toBe(416);
+    expect((await put(`bytes 0-99/${4 * MiB}`, 100)).status).toBe(400);
+    expect(
+      (await put(`bytes 0-${chunk - 1}/${4 * MiB}`, chunk, { authorization: `Bearer ${token}` })).status,
+    ).toBe(401);
+    expect((await put(`bytes 0-${chunk - 1}/${4 * MiB}`, chunk)).status).toBe(200);
+  });
+
+  describe("with a certificate credential", () => {
+    let dir: string;
+    beforeAll(async () => {
+      dir = await mkdtemp(join(tmpdir(), "mailhook-cert-"));
+    });
+    afterAll(async () => rm(dir, { recursive: true, force: true }));
+
+    it("signs a client assertion that the token endpoint verifies", async () => {
+      const app = await writeCertificatePair(dir, "mailhook-app");
+      const fake = await fakeGraph({ clientCertificate: app.cert, clientSecret: undefined });
+      expect(await transportFor(fake, { clientCertificatePath: app.path }).send(message())).toEqual({
+        kind: "sent",
+      });
+      expect(fake.tokenRequests).toEqual([{ resource: fake.url, credential: "certificate" }]);
+
+      const other = await writeCertificatePair(dir, "someone-else");
+      const outcome = await transportFor(fake, { clientCertificatePath: other.path }).send(message());
+      expect(outcome).toMatchObject({ kind: "permanent", code: "entra invalid_client" });
+    });
+  });
+});

@@ -1,0 +1,290 @@
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { simpleParser } from "mailparser";
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
+import { type Client, loadConfig } from "../../shared/config.js";
+import { buildTransports } from "../../shared/transport/registry.js";
+import { SmtpTransport } from "../../shared/transport/smtp.js";
+import type { OutboundMessage, SendOutcome, Transport } from "../../shared/transport/transport.js";
+import { writeCertificatePair } from "../support/certificates.js";
+import { outlookResource, startFakeGraph } from "../support/fakeGraph.js";
+import { type SmtpPeerOptions, type SmtpStage, startSmtpPeer } from "../support/smtpPeer.js";
+
+const tls = () => ({ cert: inject("tlsCert"), key: inject("tlsKey") });
+const password = randomBytes(12).toString("hex");
+const mailbox = "scanner@contoso.com";
+
+const started: { stop(): Promise<void> }[] = [];
+afterEach(async () => {
+  await Promise.all(started.splice(0).map((s) => s.stop()));
+});
+
+async function peer(options: Partial<SmtpPeerOptions> = {}) {
+  const p = await startSmtpPeer({ tls: tls(), ...options });
+  started.push(p);
+  return p;
+}
+
+function client(transport: Client["transport"]): Client {
+  return { id: "c1", keySha256: "0".repeat(64), senders: ["*@contoso.com"], transport };
+}
+
+function transports(env: Record<string, string>, transport: Client["transport"]): Transport {
+  const built = buildTransports(
+    loadConfig({
+      AzureWebJobsStorage: "UseDevelopmentStorage=true",
+      MAILHOOK_CLIENTS: JSON.stringify([client(transport)]),
+      ACCEPTED_DOMAINS: "contoso.com",
+      ...env,
+    }),
+  );
+  const t = built.get(transport)!;
+  started.push({ stop: () => t.close() });
+  return t;
+}
+
+function message(overrides: Partial<OutboundMessage> = {}): OutboundMessage {
+  return {
+    id: "m-1",
+    messageId: "<m-1@contoso.com>",
+    from: { address: mailbox },
+    to: [{ address: "alice@contoso.com" }],
+    cc: [],
+    bcc: [],
+    replyTo: [],
+    subject: "Scan",
+    text: "attached",
+    headers: { "X-Device": "MFP-3" },
+    saveToSentItems: true,
+    attachments: [
+      {
+        name: "scan.pdf",
+        contentType: "application/pdf",
+        size: 5,
+        open: async () => Readable.from([Buffer.from("%PDF-")]),
+      },
+    ],
+    ...overrides,
+  };
+}
+
+describe("smtp transport (SMTP AUTH client submission)", () => {
+  it("submits with basic auth over STARTTLS", async () => {
+    const server = await peer({ auth: { passwords: { [mailbox]: password } } });
+    const smtp = transports(
+      {
+        SMTP_HOST: "localhost",
+        SMTP_PORT: String(server.port),
+        SMTP_AUTH: "basic",
+        SMTP_PASSWORDS: JSON.stringify({ "*": password }),
+      },
+      "smtp",
+    );
+    expect(await smtp.send(message())).toMatchObject({ kind: "sent" });
+    const [got] = server.received;
+    expect(got).toMatchObject({ user: mailbox, secure: true, from: mailbox, to: ["alice@contoso.com"] });
+    const mail = await simpleParser(got!.raw);
+    expect(mail.messageId).toBe("<m-1@contoso.com>");
+    expect(mail.headers.get("x-device")).toBe("MFP-3");
+    expect(mail.attachments[0]?.content.toString()).toBe("%PDF-");
+  });
+
+  it("submits with XOAUTH2 and an app-only token for outlook.office365.com from msal-node", async () => {
+    const graph = await startFakeGraph({
+      tls: tls(),
+      tenantId: "t1",
+      clientId: "app-1",
+      clientSecret: "s3cret",
+    });
+    started.push(graph);
+    const server = await peer({
+      auth: { tokenValid: (user, token) => user === mailbox && graph.tokenValid(token, outlookResource) },
+    });
+    const smtp = transports(
+      {
+        SMTP_HOST: "localhost",
+        SMTP_PORT: String(server.port),
+        SMTP_AUTH: "oauth2",
+        ENTRA_TENANT_ID: "t1",
+        ENTRA_CLIENT_ID: "app-1",
+        ENTRA_CLIENT_SECRET: "s3cret",
+        ENTRA_AUTHORITY_HOST: graph.url,
+      },
+      "smtp",
+    );
+    expect(await smtp.send(message())).toMatchObject({ kind: "sent" });
+    expect(await smtp.send(message({ subject: "again" }))).toMatchObject({ kind: "sent" });
+    expect(server.received.map((r) => [r.user, r.authMethod, r.secure])).toEqual([
+      [mailbox, "XOAUTH2", true],
+      [mailbox, "XOAUTH2", true],
+    ]);
+    expect(graph.tokenRequests).toEqual([{ resource: outlookResource, credential: "secret" }]);
+  });
+
+  it("keeps at most 3 connections per mailbox, so Exchange never answers 432 4.3.2", async () => {
+    const server = await peer({ auth: { passwords: { [mailbox]: password } }, connectionsPerUser: 3 });
+    const smtp = transports(
+      {
+        SMTP_HOST: "localhost",
+        SMTP_PORT: String(server.port),
+        SMTP_AUTH: "basic",
+        SMTP_PASSWORDS: JSON.stringify({ "*": password }),
+      },
+      "smtp",
+    );
+    const outcomes = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => smtp.send(message({ subject: `s${i}` }))),
+    );
+    expect(outcomes.map((o) => o.kind)).toEqual(Array(12).fill("sent"));
+    expect(server.maxConcurrentPerUser()).toBeLessThanOrEqual(3);
+    expect(server.maxConcurrentPerUser()).toBeGreaterThan(1);
+  });
+});
+
+describe("direct transport (Direct Send)", () => {
+  it("sends to MX_ENDPOINT host:port without auth, with STARTTLS when offered", async () => {
+    const server = await peer();
+    const direct = transports({ MX_ENDPOINT: `localhost:${server.port}` }, "direct");
+    expect(await direct.send(message())).toMatchObject({ kind: "sent" });
+    expect(server.received[0]).toMatchObject({ user: undefined, secure: true });
+  });
+
+  it("still sends when the endpoint offers no STARTTLS", async () => {
+    const server = await peer({ startTls: false });
+    const direct = transports({ MX_ENDPOINT: `localhost:${server.port}` }, "direct");
+    expect(await direct.send(message())).toMatchObject({ kind: "sent" });
+    expect(server.received[0]?.secure).toBe(false);
+  });
+});
+
+describe("relay transport (connector)", () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "mailhook-relay-"));
+  });
+  afterAll(async () => rm(dir, { recursive: true, force: true }));
+
+  it("presents the client certificate the connector trusts", async () => {
+    const cert = await writeCertificatePair(dir, "relay.contoso.com");
+    const server = await peer({ relayCertificateFingerprint256: cert.fingerprint256 });
+    const relay = transports(
+      { MX_ENDPOINT: `localhost:${server.port}`, RELAY_CLIENT_CERTIFICATE_PATH: cert.path },
+      "relay",
+    );
+    expect(await relay.send(message({ to: [{ address: "partner@fabrikam.com" }] }))).toMatchObject({
+      kind: "sent",
+    });
+    expect(server.received[0]).toMatchObject({
+      secure: true,
+      clientCertificateFingerprint256: cert.fingerprint256,
+    });
+  });
+
+  it("is refused by a certificate connector without the certificate, keeping Exchange's code", async () => {
+    const cert = await writeCertificatePair(dir, "relay2.contoso.com");
+    const server = await peer({ relayCertificateFingerprint256: cert.fingerprint256 });
+    const relay = transports({ MX_ENDPOINT: `localhost:${server.port}` }, "relay");
+    expect(await relay.send(message())).toEqual({
+      kind: "permanent",
+      code: "550 5.7.64",
+      text: "550 5.7.64 TenantAttribution; Relay Access Denied",
+    });
+  });
+
+  it("never sends in cleartext when the endpoint offers no STARTTLS", async () => {
+    const server = await peer({ startTls: false });
+    const relay = transports({ MX_ENDPOINT: `localhost:${server.port}` }, "relay");
+    const outcome = await relay.send(message());
+    // nodemailer insists on STARTTLS (requireTLS) and the server refuses it: a final answer, not a retry.
+    expect(outcome).toMatchObject({ kind: "permanent", code: "500" });
+    expect(server.received).toEqual([]);
+  });
+});
+
+describe("Exchange's replies, scripted", () => {
+  const cases: [SmtpStage, string, Partial<SendOutcome> & { kind: SendOutcome["kind"] }][] = [
+    ["auth", "535 5.7.3 Authentication unsuccessful", { kind: "permanent", code: "535 5.7.3" }],
+    [
+      "auth",
+      "535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant",
+      { kind: "permanent", code: "535 5.7.139" },
+    ],
+    ["auth", "454 4.7.0 Temporary authentication failure", { kind: "transient", code: "454 4.7.0" }],
+    ["auth", "432 4.3.2 Concurrent connections limit exceeded", { kind: "throttled", code: "432 4.3.2" }],
+    ["mail", "530 5.7.57 Client not authenticated to send mail", { kind: "permanent", code: "530 5.7.57" }],
+    [
+      "mail",
+      "550 5.7.30 Basic authentication is not supported for Client Submission",
+      { kind: "permanent", code: "550 5.7.30" },
+    ],
+    [
+      "mail",
+      "550 5.7.60 SMTP; Client does not have permissions to send as this sender",
+      { kind: "permanent", code: "550 5.7.60" },
+    ],
+    ["mail", "451 4.7.500 Server busy. Please try again later", { kind: "transient", code: "451 4.7.500" }],
+    [
+      "mail",
+      "421 4.7.66 Service not available, closing transmission channel",
+      { kind: "transient", code: "421 4.7.66" },
+    ],
+    [
+      "rcpt",
+      "550 5.7.68 TenantInboundAttribution; Direct Send not allowed",
+      { kind: "permanent", code: "550 5.7.68" },
+    ],
+    [
+      "data",
+      "554 5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException",
+      { kind: "throttled", retryAfterMs: 3_600_000, code: "554 5.2.0" },
+    ],
+    ...[251, 252, 253, 254, 255].map(
+      (n): [SmtpStage, string, { kind: "throttled"; code: string; retryAfterMs: number }] => [
+        "mail",
+        `550 5.2.${n} Sending mail has been temporarily suspended due to errors`,
+        { kind: "throttled", code: `550 5.2.${n}`, retryAfterMs: 900_000 },
+      ],
+    ),
+  ];
+
+  function basicTransport(port: number, timeoutsMs?: { connection: number; socket: number }) {
+    const t = new SmtpTransport({
+      name: "smtp",
+      host: "localhost",
+      port,
+      requireTLS: true,
+      auth: { kind: "basic", password: () => password },
+      connectionsPerMailbox: 3,
+      ...(timeoutsMs ? { timeoutsMs } : {}),
+    });
+    started.push({ stop: () => t.close() });
+    return t;
+  }
+
+  it.each(cases)("%s: %s", async (stage, reply, expected) => {
+    const server = await peer({ auth: { passwords: { [mailbox]: password } } });
+    server.script({ stage, reply });
+    const outcome = await basicTransport(server.port).send(message());
+    expect(outcome).toMatchObject(expected);
+    if (outcome.kind === "permanent") expect(outcome.text).toBe(reply);
+    expect(server.received).toEqual([]);
+  });
+
+  it("classifies a connection reset during DATA as transient", async () => {
+    const server = await peer({ auth: { passwords: { [mailbox]: password } } });
+    server.script({ stage: "data", reset: true });
+    const outcome = await basicTransport(server.port).send(message());
+    expect(outcome.kind).toBe("transient");
+    expect(outcome.kind === "transient" && outcome.code).toMatch(/^E[A-Z]+$/);
+  });
+
+  it("classifies a server that stops answering as transient (socket timeout)", async () => {
+    const server = await peer({ auth: { passwords: { [mailbox]: password } } });
+    server.script({ stage: "mail", hang: true });
+    const outcome = await basicTransport(server.port, { connection: 2000, socket: 300 }).send(message());
+    expect(outcome).toMatchObject({ kind: "transient", code: "ETIMEDOUT" });
+  });
+});

@@ -1,0 +1,582 @@
+import { constants, createPublicKey, randomBytes, randomUUID, verify, X509Certificate } from "node:crypto";
+import { createServer, type Server } from "node:https";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { z } from "zod";
+
+const MiB = 1024 * 1024;
+/** Graph's caps, as mailhook assumes them (m365-facts.md). */
+const requestMaxBytes = 4 * MiB;
+const uploadMinBytes = 3 * MiB;
+const chunkMultipleBytes = 320 * 1024;
+export const outlookResource = "https://outlook.office365.com";
+
+export interface FakeGraphOptions {
+  tls: { cert: string; key: string };
+  tenantId: string;
+  clientId: string;
+  clientSecret?: string;
+  /** PEM certificate whose key signs client assertions (certificate credential). */
+  clientCertificate?: string;
+  /** Application permissions granted to the app (token roles); default Mail.Send and Mail.ReadWrite. */
+  roles?: string[];
+  /** Mailboxes that exist; any address when absent. */
+  mailboxes?: string[];
+  tokenLifetimeSeconds?: number;
+  /** Delay before answering sendMail (benchmark: a provider's latency). */
+  sendDelayMs?: number;
+  /** Keep what was accepted (off in benchmarks). Default true. */
+  record?: boolean;
+  /** Faults drawn per request when none is scripted (the chaos test's random 429s, 503s and resets). */
+  chaos?: (method: string, path: string) => Fault | undefined;
+}
+
+/** A scripted failure for the next matching request(s): an HTTP error or a connection reset. */
+export interface Fault {
+  method?: string;
+  path?: RegExp;
+  status?: number;
+  code?: string;
+  message?: string;
+  retryAfter?: string;
+  reset?: boolean;
+  times?: number;
+}
+
+export interface AcceptedAttachment {
+  name: string;
+  contentType?: string;
+  bytes: Buffer;
+  via: "inline" | "post" | "uploadSession";
+}
+
+/** A message the fake accepted for sending, as a test would check it. */
+export interface AcceptedMessage {
+  mailbox: string;
+  via: "sendMail" | "draft";
+  message: z.infer<typeof messageSchema>;
+  saveToSentItems?: boolean;
+  attachments: AcceptedAttachment[];
+}
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  status: number;
+  authorization: boolean;
+  bytes: number;
+  contentRange?: string;
+}
+
+const recipient = z.strictObject({
+  emailAddress: z.strictObject({ address: z.string(), name: z.string().optional() }),
+});
+const fileAttachment = z.strictObject({
+  "@odata.type": z.literal("#microsoft.graph.fileAttachment"),
+  name: z.string().min(1),
+  contentType: z.string().optional(),
+  contentBytes: z.base64(),
+});
+const messageSchema = z.strictObject({
+  subject: z.string(),
+  body: z.strictObject({ contentType: z.enum(["Text", "HTML", "text", "html"]), content: z.string() }),
+  from: recipient.optional(),
+  toRecipients: z.array(recipient).default([]),
+  ccRecipients: z.array(recipient).default([]),
+  bccRecipients: z.array(recipient).default([]),
+  replyTo: z.array(recipient).default([]),
+  importance: z.enum(["low", "normal", "high"]).optional(),
+  internetMessageHeaders: z.array(z.strictObject({ name: z.string(), value: z.string() })).optional(),
+  attachments: z.array(fileAttachment).optional(),
+});
+const sendMailSchema = z.strictObject({ message: messageSchema, saveToSentItems: z.boolean().optional() });
+const uploadSessionSchema = z.strictObject({
+  AttachmentItem: z.strictObject({
+    attachmentType: z.literal("file"),
+    name: z.string().min(1),
+    size: z.number().int().positive(),
+    contentType: z.string().optional(),
+    isInline: z.boolean().optional(),
+  }),
+});
+const address = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+interface IssuedToken {
+  resource: string;
+  roles: string[];
+  expiresAtMs: number;
+}
+interface Draft {
+  mailbox: string;
+  message: z.infer<typeof messageSchema>;
+  attachments: AcceptedAttachment[];
+}
+interface UploadSession {
+  draftId: string;
+  name: string;
+  contentType?: string;
+  size: number;
+  token: string;
+  received: number;
+  chunks: Buffer[];
+}
+
+/**
+ * A loopback Microsoft Graph + Entra ID token endpoint (HTTPS on localhost): OpenID metadata and the client
+ * credentials grant (secret or certificate assertion) for msal-node, and the mail calls mailhook makes,
+ * answering the documented way and refusing malformed requests. Records what it accepted.
+ */
+export async function startFakeGraph(options: FakeGraphOptions) {
+  const tokens = new Map<string, IssuedToken>();
+  const drafts = new Map<string, Draft>();
+  const sessions = new Map<string, UploadSession>();
+  const faults: Fault[] = [];
+  const accepted: AcceptedMessage[] = [];
+  const requests: RecordedRequest[] = [];
+  const tokenRequests: { resource: string; credential: "secret" | "certificate" }[] = [];
+  const deletedDrafts: string[] = [];
+  const roles = options.roles ?? ["Mail.Send", "Mail.ReadWrite"];
+  const record = options.record ?? true;
+  let url = "";
+
+  const server: Server = createServer({ cert: options.tls.cert, key: options.tls.key }, (req, res) => {
+    handle(req, res).catch((error) => {
+      const e = error instanceof HttpError ? error : new HttpError(500, "InternalServerError", String(error));
+      if (!res.headersSent) json(res, e.status, { error: { code: e.code, message: e.message } });
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const target = new URL(req.url ?? "/", url);
+    const method = req.method ?? "GET";
+    const path = target.pathname;
+    const fault = takeFault(method, path) ?? options.chaos?.(method, path);
+    const body = await readBody(req, path.startsWith("/upload/") ? requestMaxBytes : requestMaxBytes);
+    const log: RecordedRequest = {
+      method,
+      path,
+      status: 0,
+      authorization: req.headers.authorization !== undefined,
+      bytes: body?.length ?? -1,
+      ...(req.headers["content-range"] ? { contentRange: String(req.headers["content-range"]) } : {}),
+    };
+    requests.push(log);
+    res.on("finish", () => {
+      log.status = res.statusCode;
+    });
+    if (fault?.reset) {
+      req.socket.destroy();
+      return;
+    }
+    if (fault) {
+      json(
+        res,
+        fault.status ?? 503,
+        { error: { code: fault.code ?? "ServiceUnavailable", message: fault.message ?? "" } },
+        {
+          ...(fault.retryAfter ? { "retry-after": fault.retryAfter } : {}),
+        },
+      );
+      return;
+    }
+    if (body === undefined)
+      throw new HttpError(413, "RequestEntityTooLarge", "The request is larger than 4 MB.");
+
+    const tenant = options.tenantId;
+    if (method === "GET" && path === `/${tenant}/v2.0/.well-known/openid-configuration`) {
+      return json(res, 200, {
+        issuer: `${url}/${tenant}/v2.0`,
+        token_endpoint: `${url}/${tenant}/oauth2/v2.0/token`,
+        authorization_endpoint: `${url}/${tenant}/oauth2/v2.0/authorize`,
+        jwks_uri: `${url}/${tenant}/discovery/v2.0/keys`,
+      });
+    }
+    if (method === "POST" && path === `/${tenant}/oauth2/v2.0/token`) return tokenEndpoint(body, res);
+    if (path.startsWith("/upload/") && method === "PUT") return uploadChunk(req, target, body, res);
+    if (path.startsWith("/v1.0/")) return graph(req, method, path, body, res);
+    throw new HttpError(404, "NotFound", `no route for ${method} ${path}`);
+  }
+
+  function tokenEndpoint(body: Buffer, res: ServerResponse) {
+    const form = new URLSearchParams(body.toString("utf8"));
+    const fail = (status: number, error: string, description: string) =>
+      json(res, status, { error, error_description: description, error_codes: [] });
+    if (form.get("grant_type") !== "client_credentials")
+      return fail(400, "unsupported_grant_type", "AADSTS70003");
+    if (form.get("client_id") !== options.clientId) {
+      return fail(
+        400,
+        "unauthorized_client",
+        `AADSTS700016: Application with identifier '${form.get("client_id")}' was not found.`,
+      );
+    }
+    const scope = form.get("scope") ?? "";
+    const resource = scope
+      .split(" ")
+      .find((s) => s.endsWith("/.default"))
+      ?.slice(0, -"/.default".length);
+    if (!resource || (resource !== url && resource !== outlookResource)) {
+      return fail(400, "invalid_scope", `AADSTS70011: The provided value for scope ${scope} is not valid.`);
+    }
+    let credential: "secret" | "certificate";
+    if (form.has("client_secret")) {
+      if (form.get("client_secret") !== options.clientSecret) {
+        return fail(401, "invalid_client", "AADSTS7000215: Invalid client secret provided.");
+      }
+      credential = "secret";
+    } else if (
+      form.get("client_assertion_type") === "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" &&
+      assertionValid(form.get("client_assertion") ?? "")
+    ) {
+      credential = "certificate";
+    } else {
+      return fail(401, "invalid_client", "AADSTS700027: Client assertion failed signature validation.");
+    }
+    tokenRequests.push({ resource, credential });
+    const lifetime = options.tokenLifetimeSeconds ?? 3600;
+    // Shaped like Entra's access tokens: a JWT whose payload names the audience and the app's roles
+    // (the signature part is random; this fake checks tokens by lookup, not by signature).
+    const part = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url");
+    const token = [
+      part({ typ: "JWT", alg: "RS256" }),
+      part({ aud: resource, tid: options.tenantId, roles, exp: Math.floor(Date.now() / 1000) + lifetime }),
+      randomBytes(24).toString("base64url"),
+    ].join(".");
+    tokens.set(token, { resource, roles, expiresAtMs: Date.now() + lifetime * 1000 });
+    json(res, 200, {
+      token_type: "Bearer",
+      expires_in: lifetime,
+      ext_expires_in: lifetime,
+      access_token: token,
+    });
+  }
+
+  function assertionValid(jwt: string): boolean {
+    if (!options.clientCertificate) return false;
+    const [h = "", p = "", s = ""] = jwt.split(".");
+    const header = JSON.parse(Buffer.from(h, "base64url").toString()) as Record<string, string>;
+    const claims = JSON.parse(Buffer.from(p, "base64url").toString()) as Record<string, string | number>;
+    const cert = new X509Certificate(options.clientCertificate);
+    const thumbprint = Buffer.from(cert.fingerprint256.replaceAll(":", ""), "hex").toString("base64url");
+    const signatureOk = verify(
+      "sha256",
+      Buffer.from(`${h}.${p}`),
+      {
+        key: createPublicKey(cert.publicKey.export({ format: "pem", type: "spki" })),
+        padding: constants.RSA_PKCS1_PSS_PADDING,
+        saltLength: constants.RSA_PSS_SALTLEN_DIGEST,
+      },
+      Buffer.from(s, "base64url"),
+    );
+    return (
+      header.alg === "PS256" &&
+      header["x5t#S256"] === thumbprint &&
+      signatureOk &&
+      claims.aud === `${url}/${options.tenantId}/oauth2/v2.0/token` &&
+      claims.iss === options.clientId &&
+      claims.sub === options.clientId &&
+      Number(claims.exp) * 1000 > Date.now()
+    );
+  }
+
+  /** Checks a bearer token the way Graph does: present, issued here, unexpired, for this resource. */
+  function tokenFor(authorization: string | undefined, resource: string): IssuedToken {
+    const token = /^Bearer (\S+)$/.exec(authorization ?? "")?.[1];
+    if (!token) throw new HttpError(401, "InvalidAuthenticationToken", "Access token is empty.");
+    const issued = tokens.get(token);
+    if (!issued || issued.expiresAtMs < Date.now() || issued.resource !== resource) {
+      throw new HttpError(
+        401,
+        "InvalidAuthenticationToken",
+        "Access token validation failure. Invalid audience.",
+      );
+    }
+    return issued;
+  }
+
+  async function graph(
+    req: IncomingMessage,
+    method: string,
+    path: string,
+    body: Buffer,
+    res: ServerResponse,
+  ) {
+    const issued = tokenFor(req.headers.authorization, url);
+    const match = /^\/v1\.0\/users\/([^/]+)(\/.*)$/.exec(path);
+    if (!match) throw new HttpError(400, "BadRequest", "Resource not found for the segment.");
+    const mailbox = decodeURIComponent(match[1] ?? "").toLowerCase();
+    const rest = match[2] ?? "";
+    if (options.mailboxes && !options.mailboxes.map((m) => m.toLowerCase()).includes(mailbox)) {
+      throw new HttpError(404, "ErrorInvalidUser", `The requested user '${mailbox}' is invalid.`);
+    }
+    const need = (role: string) => {
+      if (!issued.roles.includes(role)) {
+        throw new HttpError(403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.");
+      }
+    };
+    const parse = <T extends z.ZodType>(schema: T): z.infer<T> => {
+      if (!/^application\/json\b/.test(req.headers["content-type"] ?? "")) {
+        throw new HttpError(415, "UnsupportedMediaType", "Content-Type must be application/json.");
+      }
+      let data: unknown;
+      try {
+        data = JSON.parse(body.toString("utf8"));
+      } catch {
+        throw new HttpError(400, "RequestBodyRead", "The request body is not valid JSON.");
+      }
+      const parsed = schema.safeParse(data);
+      if (!parsed.success)
+        throw new HttpError(400, "RequestBodyRead", `Invalid request body: ${parsed.error.message}`);
+      return parsed.data;
+    };
+    const draftMatch = /^\/messages\/([^/]+)(\/.*)?$/.exec(rest);
+
+    if (method === "POST" && rest === "/sendMail") {
+      need("Mail.Send");
+      const request = parse(sendMailSchema);
+      checkMessage(request.message);
+      if (options.sendDelayMs) await new Promise((resolve) => setTimeout(resolve, options.sendDelayMs));
+      if (record) {
+        const { attachments = [], ...message } = request.message;
+        accepted.push({
+          mailbox,
+          via: "sendMail",
+          message,
+          saveToSentItems: request.saveToSentItems,
+          attachments: attachments.map((a) => ({
+            name: a.name,
+            contentType: a.contentType,
+            bytes: Buffer.from(a.contentBytes, "base64"),
+            via: "inline" as const,
+          })),
+        });
+      }
+      res.writeHead(202).end();
+      return;
+    }
+    if (method === "POST" && rest === "/messages") {
+      need("Mail.ReadWrite");
+      const message = parse(messageSchema);
+      checkMessage(message, false);
+      const id = `AAMk${randomBytes(12).toString("base64url")}`;
+      const { attachments = [], ...fields } = message;
+      drafts.set(id, {
+        mailbox,
+        message: fields,
+        attachments: attachments.map((a) => ({
+          name: a.name,
+          bytes: Buffer.from(a.contentBytes, "base64"),
+          via: "post",
+        })),
+      });
+      return json(res, 201, { id, isDraft: true, subject: message.subject });
+    }
+    if (!draftMatch) throw new HttpError(400, "BadRequest", `Unsupported request ${method} ${rest}`);
+    const draftId = decodeURIComponent(draftMatch[1] ?? "");
+    const draft = drafts.get(draftId);
+    if (!draft || draft.mailbox !== mailbox) {
+      throw new HttpError(404, "ErrorItemNotFound", "The specified object was not found in the store.");
+    }
+    need("Mail.ReadWrite");
+    const action = draftMatch[2] ?? "";
+    if (method === "DELETE" && action === "") {
+      drafts.delete(draftId);
+      deletedDrafts.push(draftId);
+      res.writeHead(204).end();
+      return;
+    }
+    if (method === "POST" && action === "/attachments") {
+      const attachment = parse(fileAttachment);
+      draft.attachments.push({
+        name: attachment.name,
+        contentType: attachment.contentType,
+        bytes: Buffer.from(attachment.contentBytes, "base64"),
+        via: "post",
+      });
+      return json(res, 201, { id: randomUUID(), name: attachment.name });
+    }
+    if (method === "POST" && action === "/attachments/createUploadSession") {
+      const item = parse(uploadSessionSchema).AttachmentItem;
+      if (item.size < uploadMinBytes) {
+        throw new HttpError(
+          400,
+          "ErrorAttachmentSizeShouldNotBeLessThanMinimumSize",
+          "Attachment size must be greater than the minimum size.",
+        );
+      }
+      const id = randomUUID();
+      const token = randomBytes(16).toString("hex");
+      sessions.set(id, {
+        draftId,
+        name: item.name,
+        contentType: item.contentType,
+        size: item.size,
+        token,
+        received: 0,
+        chunks: [],
+      });
+      return json(res, 201, {
+        uploadUrl: `${url}/upload/${id}?authtoken=${token}`,
+        expirationDateTime: new Date(Date.now() + 15 * 60_000).toISOString(),
+        nextExpectedRanges: ["0-"],
+      });
+    }
+    if (method === "POST" && action === "/send") {
+      if (body.length > 0) throw new HttpError(400, "ErrorInvalidRequest", "send takes no request body.");
+      drafts.delete(draftId);
+      if (record)
+        accepted.push({ mailbox, via: "draft", message: draft.message, attachments: draft.attachments });
+      res.writeHead(202).end();
+      return;
+    }
+    throw new HttpError(400, "BadRequest", `Unsupported request ${method} ${action}`);
+  }
+
+  function checkMessage(message: z.infer<typeof messageSchema>, needsRecipient = true): void {
+    const all = [...message.toRecipients, ...message.ccRecipients, ...message.bccRecipients];
+    if (needsRecipient && all.length === 0) {
+      throw new HttpError(
+        400,
+        "ErrorInvalidRecipients",
+        "At least one recipient is not valid., A message can't be sent because it contains no recipients.",
+      );
+    }
+    const bad = [...all, ...message.replyTo].find((r) => !address.test(r.emailAddress.address));
+    if (bad)
+      throw new HttpError(
+        400,
+        "ErrorInvalidRecipients",
+        `At least one recipient is not valid., Recipient '${bad.emailAddress.address}' is not resolved.`,
+      );
+    const headers = message.internetMessageHeaders ?? [];
+    const badHeader = headers.find((h) => !/^x-/i.test(h.name));
+    if (badHeader || headers.length > 5) {
+      throw new HttpError(
+        400,
+        "InvalidInternetMessageHeader",
+        "The internet message header name should start with 'x-' or 'X-', at most 5.",
+      );
+    }
+  }
+
+  function uploadChunk(req: IncomingMessage, target: URL, body: Buffer, res: ServerResponse) {
+    const session = sessions.get(target.pathname.slice("/upload/".length));
+    if (!session || target.searchParams.get("authtoken") !== session.token) {
+      throw new HttpError(404, "ErrorItemNotFound", "The upload session was not found.");
+    }
+    // The uploadUrl carries its own authorization; a bearer token here is refused.
+    if (req.headers.authorization)
+      throw new HttpError(401, "InvalidAuthenticationToken", "Authorization header not allowed.");
+    const range = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(String(req.headers["content-range"] ?? ""));
+    if (!range) throw new HttpError(400, "InvalidContentRange", "Content-Range is missing or malformed.");
+    const [start, end, total] = [Number(range[1]), Number(range[2]), Number(range[3])];
+    if (total !== session.size)
+      throw new HttpError(400, "InvalidContentRange", "Total size does not match the session.");
+    if (start !== session.received) {
+      throw new HttpError(416, "InvalidRange", `Expected range ${session.received}-, got ${start}-${end}.`);
+    }
+    const length = end - start + 1;
+    const last = end === total - 1;
+    if (length !== body.length || end >= total || (!last && length % chunkMultipleBytes !== 0)) {
+      throw new HttpError(
+        400,
+        "InvalidChunkSize",
+        "Chunks must be multiples of 320 KiB (except the last) and match Content-Range.",
+      );
+    }
+    session.chunks.push(body);
+    session.received = end + 1;
+    if (!last) {
+      return json(res, 200, {
+        expirationDateTime: new Date(Date.now() + 15 * 60_000).toISOString(),
+        nextExpectedRanges: [`${session.received}-`],
+      });
+    }
+    const draft = drafts.get(session.draftId);
+    draft?.attachments.push({
+      name: session.name,
+      contentType: session.contentType,
+      bytes: Buffer.concat(session.chunks),
+      via: "uploadSession",
+    });
+    session.chunks = [];
+    res.writeHead(201, { location: `${url}/v1.0/attachments/${randomUUID()}` }).end();
+  }
+
+  function takeFault(method: string, path: string): Fault | undefined {
+    const index = faults.findIndex(
+      (f) => (!f.method || f.method === method) && (!f.path || f.path.test(path)),
+    );
+    if (index < 0) return undefined;
+    const fault = faults[index]!;
+    fault.times = (fault.times ?? 1) - 1;
+    if (fault.times <= 0) faults.splice(index, 1);
+    return fault;
+  }
+
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  url = `https://localhost:${(server.address() as AddressInfo).port}`;
+
+  return {
+    /** Both the authority host and the Graph endpoint. */
+    url,
+    accepted,
+    requests,
+    tokenRequests,
+    deletedDrafts,
+    /** Drafts not yet sent or deleted. */
+    openDrafts: () => drafts.size,
+    /** Bearer tokens issued for `resource` (the SMTP peer checks XOAUTH2 tokens with it). */
+    tokenValid(token: string, resource: string): boolean {
+      const issued = tokens.get(token);
+      return !!issued && issued.resource === resource && issued.expiresAtMs > Date.now();
+    },
+    inject(fault: Fault): void {
+      faults.push({ ...fault });
+    },
+    stop(): Promise<void> {
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+export type FakeGraph = Awaited<ReturnType<typeof startFakeGraph>>;
+
+/** Reads a request body up to `maxBytes`; undefined when it is larger (the rest is drained). */
+async function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let length = 0;
+  let tooLarge = false;
+  for await (const chunk of req) {
+    length += (chunk as Buffer).length;
+    if (length > maxBytes) tooLarge = true;
+    else chunks.push(chunk as Buffer);
+  }
+  return tooLarge ? undefined : Buffer.concat(chunks);
+}
+
+function json(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(text),
+    ...headers,
+  });
+  res.end(text);
+}

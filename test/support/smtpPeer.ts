@@ -1,0 +1,199 @@
+import type { AddressInfo } from "node:net";
+import { buffer } from "node:stream/consumers";
+import type { TLSSocket } from "node:tls";
+import { type SMTPServerSession, SMTPServer } from "smtp-server";
+
+export type SmtpStage = "auth" | "mail" | "rcpt" | "data";
+
+/** A scripted answer for the next command at `stage`: a reply (`"550 5.7.60 …"`), a reset, or silence. */
+export type SmtpScript = {
+  stage: SmtpStage;
+  reply?: string;
+  reset?: boolean;
+  hang?: boolean;
+  times?: number;
+};
+
+export interface SmtpPeerOptions {
+  tls: { cert: string; key: string };
+  /** Offer STARTTLS (default true). */
+  startTls?: boolean;
+  /** Require AUTH: passwords per user, and/or a check for XOAUTH2 bearer tokens. Absent: no AUTH offered. */
+  auth?: { passwords?: Record<string, string>; tokenValid?(user: string, token: string): boolean };
+  /** Exchange Online's 3 concurrent SMTP AUTH connections per mailbox; the next gets 432 4.3.2. */
+  connectionsPerUser?: number;
+  /** Relay connector: the SHA-256 fingerprint of the client certificate it trusts; others may not relay. */
+  relayCertificateFingerprint256?: string;
+  /** Answers drawn per command when none is scripted (the chaos test's random failures). */
+  chaos?: (stage: SmtpStage) => SmtpScript | undefined;
+}
+
+export interface ReceivedMessage {
+  from: string;
+  to: string[];
+  user?: string;
+  authMethod?: string;
+  secure: boolean;
+  clientCertificateFingerprint256?: string;
+  raw: Buffer;
+}
+
+interface SessionInfo {
+  user?: string;
+  authMethod?: string;
+  secure: boolean;
+  certificate?: string;
+}
+
+/**
+ * A loopback SMTP server standing in for Exchange Online (smtp.office365.com, or the tenant's MX endpoint):
+ * STARTTLS with the test certificate, AUTH PLAIN/LOGIN/XOAUTH2, an optional relay certificate check, the
+ * per-mailbox connection limit, and replies scripted per test.
+ */
+export async function startSmtpPeer(options: SmtpPeerOptions) {
+  const received: ReceivedMessage[] = [];
+  const scripts: SmtpScript[] = [];
+  const sessions = new Map<string, SessionInfo>();
+  const activeByUser = new Map<string, number>();
+  let maxConcurrentPerUser = 0;
+  let connections = 0;
+
+  const scripted = (
+    stage: SmtpStage,
+    session: SMTPServerSession,
+    callback: (error?: Error | null) => void,
+  ) => {
+    const index = scripts.findIndex((s) => s.stage === stage);
+    const script = index >= 0 ? scripts[index]! : options.chaos?.(stage);
+    if (!script) return false;
+    if (index >= 0) {
+      script.times = (script.times ?? 1) - 1;
+      if (script.times <= 0) scripts.splice(index, 1);
+    }
+    if (script.hang) return true;
+    if (script.reset) {
+      for (const connection of server.connections) {
+        const c = connection as unknown as { id: string; _socket: { destroy(): void } };
+        if (c.id === session.id) c._socket.destroy();
+      }
+      return true;
+    }
+    callback(replyError(script.reply ?? "451 4.3.0 scripted"));
+    return true;
+  };
+
+  const auth = options.auth;
+  const server = new SMTPServer({
+    secure: false,
+    key: options.tls.key,
+    cert: options.tls.cert,
+    minVersion: "TLSv1.2",
+    hideSTARTTLS: options.startTls === false,
+    disabledCommands: [...(auth ? [] : ["AUTH"]), ...(options.startTls === false ? ["STARTTLS"] : [])],
+    authMethods: ["PLAIN", "LOGIN", "XOAUTH2"],
+    allowInsecureAuth: false,
+    authOptional: !auth,
+    size: 200 * 1024 * 1024,
+    ...(options.relayCertificateFingerprint256 ? { requestCert: true, rejectUnauthorized: false } : {}),
+    onConnect(session, callback) {
+      connections++;
+      sessions.set(session.id, { secure: false });
+      callback();
+    },
+    onSecure(socket, session, callback) {
+      const info = sessions.get(session.id);
+      if (info) {
+        info.secure = true;
+        const peer = (socket as TLSSocket).getPeerCertificate?.();
+        if (peer && "fingerprint256" in peer && peer.fingerprint256) info.certificate = peer.fingerprint256;
+      }
+      callback();
+    },
+    onAuth(login, session, callback) {
+      if (scripted("auth", session, callback)) return;
+      const user = login.username ?? "";
+      const ok =
+        login.method === "XOAUTH2"
+          ? !!auth?.tokenValid?.(user, login.accessToken ?? "")
+          : auth?.passwords?.[user] !== undefined && auth.passwords[user] === login.password;
+      if (!ok) return callback(replyError("535 5.7.3 Authentication unsuccessful"));
+      const active = (activeByUser.get(user) ?? 0) + 1;
+      if (options.connectionsPerUser && active > options.connectionsPerUser) {
+        return callback(replyError("432 4.3.2 Concurrent connections limit exceeded"));
+      }
+      activeByUser.set(user, active);
+      maxConcurrentPerUser = Math.max(maxConcurrentPerUser, active);
+      const info = sessions.get(session.id);
+      if (info) Object.assign(info, { user, authMethod: login.method });
+      callback(null, { user });
+    },
+    onMailFrom(_address, session, callback) {
+      if (scripted("mail", session, callback)) return;
+      const info = sessions.get(session.id);
+      if (auth && !info?.user)
+        return callback(replyError("530 5.7.57 Client not authenticated to send mail"));
+      if (
+        options.relayCertificateFingerprint256 &&
+        info?.certificate !== options.relayCertificateFingerprint256
+      ) {
+        return callback(replyError("550 5.7.64 TenantAttribution; Relay Access Denied"));
+      }
+      callback();
+    },
+    onRcptTo(_address, session, callback) {
+      if (scripted("rcpt", session, callback)) return;
+      callback();
+    },
+    onData(stream, session, callback) {
+      buffer(stream).then((raw) => {
+        if (scripted("data", session, callback)) return;
+        const info = sessions.get(session.id);
+        received.push({
+          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : "",
+          to: session.envelope.rcptTo.map((r) => r.address),
+          user: info?.user,
+          authMethod: info?.authMethod,
+          secure: info?.secure ?? false,
+          clientCertificateFingerprint256: info?.certificate,
+          raw,
+        });
+        callback();
+      }, callback);
+    },
+    onClose(session) {
+      const user = sessions.get(session.id)?.user;
+      if (user) activeByUser.set(user, (activeByUser.get(user) ?? 1) - 1);
+      sessions.delete(session.id);
+    },
+  });
+  // Without an error listener a failed TLS handshake would crash the process.
+  server.on("error", () => {});
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.server.address() as AddressInfo).port;
+
+  return {
+    host: "localhost",
+    port,
+    received,
+    /** Highest number of simultaneous authenticated connections one user had. */
+    maxConcurrentPerUser: () => maxConcurrentPerUser,
+    connections: () => connections,
+    script(script: SmtpScript): void {
+      scripts.push({ ...script });
+    },
+    stop(): Promise<void> {
+      for (const connection of server.connections) {
+        (connection as unknown as { _socket: { destroy(): void } })._socket.destroy();
+      }
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+export type SmtpPeer = Awaited<ReturnType<typeof startSmtpPeer>>;
+
+/** An smtp-server error that replies `reply` verbatim: `"550 5.7.60 text"` → code 550, text `5.7.60 text`. */
+function replyError(reply: string): Error {
+  const [, code = "451", text = ""] = /^(\d{3})\s?(.*)$/.exec(reply) ?? [];
+  return Object.assign(new Error(text), { responseCode: Number(code) });
+}
