@@ -4,10 +4,13 @@ import type { TransportName } from "../config.js";
 import type { Logger } from "../log.js";
 import { domainOf } from "../message/address.js";
 import { type StoredMessage, storedMessageSchema } from "../message/schema.js";
+import { describeWait, isQuotaExceeded, type MailboxPacer } from "../pacing/pacer.js";
+import { PacingContentionError } from "../pacing/store.js";
 import { decodeEnvelope, encodeEnvelope, type QueueEnvelope } from "../queue/envelope.js";
 import { isFinal, type StatusRecord, transition } from "../status/record.js";
 import type { Clock, MessageStore, OutboundQueue, StatusStore } from "../storage/ports.js";
 import type { OutboundMessage, SendOutcome, Transport } from "../transport/transport.js";
+import type { PacingDecision, ThrottleFeedback } from "../pacing/window.js";
 
 export interface DispatchDeps {
   messages: MessageStore;
@@ -16,9 +19,18 @@ export interface DispatchDeps {
   transports: ReadonlyMap<TransportName, Transport>;
   clock: Clock;
   log: Logger;
+  /** Shared pacing of sending mailboxes: a slot is reserved before every send. */
+  pacer: MailboxPacer;
+  /** Waits for a slot reserved a few seconds ahead; tests with a fake clock advance it instead. */
+  sleep?(ms: number): Promise<void>;
   /** Client default for Graph's saveToSentItems when the message does not say. */
   saveToSentItems(clientId: string): boolean;
 }
+
+const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+// A mailbox record contended beyond the store's retries: come back after a short random pause, no attempt spent.
+const contentionRetryMs = { min: 500, spread: 2000 };
 
 /** Thrown for a transient failure: the queue trigger retries it, and after maxDequeueCount it goes to poison. */
 export class TransientSendError extends Error {
@@ -50,18 +62,136 @@ export async function dispatchMessage(item: unknown, deps: DispatchDeps): Promis
   const transport = deps.transports.get(record.transport);
   if (!transport) throw new Error(`transport ${record.transport} is not configured`);
 
-  const message = await loadMessage(envelope, deps.messages);
-  await deps.statuses.update(record.clientId, record.id, (r) =>
-    isFinal(r.status) ? undefined : transition(r, "sending", deps.clock.now(), { attempts: r.attempts + 1 }),
-  );
-  const outcome = await transport.send(toOutbound(message, deps));
+  // A deferred message holds a booking for its planned slot (see shared/pacing/window.ts).
+  const bookedAt =
+    record.status === "deferred" && record.nextAttemptAt ? Date.parse(record.nextAttemptAt) : undefined;
+  const policy = deps.pacer.policy(envelope.mailbox, record.transport);
+  if (bookedAt !== undefined && bookedAt > now.getTime() + policy.maxHoldMs) {
+    // Woken before its slot: a visibility timeout is capped at 7 days, so longer waits are chained.
+    await deps.queue.send(encodeEnvelope(envelope), { delayMs: bookedAt - now.getTime() });
+    return;
+  }
+  let decision: PacingDecision;
+  try {
+    decision = await deps.pacer.reserve(envelope.mailbox, record.transport, {
+      recipients: envelope.recipients,
+      bookedAt,
+    });
+  } catch (error) {
+    if (!(error instanceof PacingContentionError)) throw error;
+    log.warn("pacing state contended; trying again shortly", { messageId: record.id });
+    const delayMs = contentionRetryMs.min + Math.random() * contentionRetryMs.spread;
+    await deps.queue.send(encodeEnvelope(envelope), { delayMs });
+    return;
+  }
+  if (decision.kind === "impossible") {
+    await fail(record, { code: "limits", text: decision.detail }, deps);
+    return;
+  }
+  if (decision.kind === "wait") {
+    // Throttling is scheduling, not failure: the message sleeps in the queue until its own slot.
+    const at = deps.clock.now();
+    const reason = describeWait(decision, policy, envelope.recipients);
+    await deps.statuses.update(record.clientId, record.id, (r) =>
+      isFinal(r.status)
+        ? undefined
+        : transition(r, "deferred", at, { nextAttemptAt: new Date(decision.until).toISOString(), reason }),
+    );
+    await deps.queue.send(encodeEnvelope(envelope), { delayMs: Math.max(0, decision.until - at.getTime()) });
+    log.info("message deferred by pacing", {
+      messageId: record.id,
+      reason: decision.reason,
+      until: decision.until,
+    });
+    return;
+  }
+
+  const { leaseId } = decision;
+  const release = (throttle?: ThrottleFeedback) =>
+    deps.pacer.release(envelope.mailbox, record.transport, {
+      leaseId,
+      recipients: envelope.recipients,
+      throttle,
+    });
+  const holdMs = decision.startAt - deps.clock.now().getTime();
+  if (holdMs > 0) await (deps.sleep ?? realSleep)(holdMs);
+
+  let outcome: SendOutcome;
+  try {
+    const message = await loadMessage(envelope, deps.messages);
+    const sending = await deps.statuses.update(record.clientId, record.id, (r) =>
+      isFinal(r.status)
+        ? undefined
+        : transition(r, "sending", deps.clock.now(), {
+            attempts: r.attempts + 1,
+            nextAttemptAt: undefined,
+            reason: undefined,
+          }),
+    );
+    if (sending?.status !== "sending") {
+      // Cancelled (or finished elsewhere) while waiting for the slot: nothing to send.
+      await release();
+      return;
+    }
+    outcome = await transport.send(toOutbound(message, deps));
+  } catch (error) {
+    // The send may or may not have happened: the reservation keeps counting, only the lease ends.
+    await release();
+    throw error;
+  }
   log.info("send attempt finished", {
     messageId: record.id,
     transport: transport.name,
     outcome: outcome.kind,
     code: "code" in outcome ? outcome.code : undefined,
   });
-  await recordOutcome(outcome, envelope, record, deps);
+  if (outcome.kind === "throttled") {
+    // The mailbox pauses; the answer is this message's slot after the pause.
+    const plannedAt = await release({
+      retryAfterMs: outcome.retryAfterMs,
+      quota: isQuotaExceeded(outcome.code, outcome.text),
+      reason: `${outcome.code ?? "throttled"}: ${outcome.text}`,
+    });
+    await recordOutcome(outcome, envelope, record, deps, plannedAt);
+    return;
+  }
+  // A final outcome is recorded first: should the release fail, the lease simply runs out, and a
+  // redelivered message finds its status final instead of being sent again.
+  const releaseQuietly = () =>
+    release().catch((error: unknown) =>
+      log.warn("pacing release failed; the lease will expire", {
+        messageId: record.id,
+        error: String(error),
+      }),
+    );
+  if (outcome.kind === "transient") await releaseQuietly();
+  await recordOutcome(outcome, envelope, record, deps, undefined);
+  await releaseQuietly();
+}
+
+async function fail(
+  record: StatusRecord,
+  error: { code?: string; text: string },
+  deps: DispatchDeps,
+): Promise<void> {
+  const now = deps.clock.now();
+  await deps.statuses.update(record.clientId, record.id, (r) =>
+    isFinal(r.status)
+      ? undefined
+      : transition(
+          r,
+          "failed",
+          now,
+          {
+            lastError: { ...error, at: now.toISOString() },
+            nextAttemptAt: undefined,
+            reason: error.text,
+            hasBlobs: false,
+          },
+          error.code,
+        ),
+  );
+  await deps.messages.deleteMessage(record.id);
 }
 
 async function recordOutcome(
@@ -69,6 +199,7 @@ async function recordOutcome(
   envelope: QueueEnvelope,
   record: StatusRecord,
   deps: DispatchDeps,
+  plannedAt: number | undefined,
 ): Promise<void> {
   const now = deps.clock.now();
   const at = now.toISOString();
@@ -102,9 +233,12 @@ async function recordOutcome(
       await deps.messages.deleteMessage(record.id);
       return;
     case "throttled": {
-      // Throttling is scheduling, not failure: come back when the provider said, without spending an attempt.
-      const nextAttemptAt = new Date(now.getTime() + outcome.retryAfterMs).toISOString();
-      const reason = `throttled by the provider (${outcome.code ?? "no code"}): ${outcome.text}`;
+      // Throttling is scheduling, not failure: the mailbox pauses (shared/pacing) and this message is booked
+      // first after the pause; no attempt is spent.
+      const plannedMs = plannedAt ?? now.getTime() + outcome.retryAfterMs;
+      const nextAttemptAt = new Date(plannedMs).toISOString();
+      const quota = isQuotaExceeded(outcome.code, outcome.text);
+      const reason = `${quota ? "the mailbox is over its daily recipient quota" : "throttled by the provider"} (${outcome.code ?? "no code"}): ${outcome.text}; paused until ${nextAttemptAt}`;
       await deps.statuses.update(record.clientId, record.id, (r) =>
         transition(r, "deferred", now, {
           nextAttemptAt,
@@ -112,12 +246,13 @@ async function recordOutcome(
           lastError: { code: outcome.code, text: outcome.text, at },
         }),
       );
-      await deps.queue.send(encodeEnvelope(envelope), { delayMs: outcome.retryAfterMs });
+      await deps.queue.send(encodeEnvelope(envelope), { delayMs: Math.max(0, plannedMs - now.getTime()) });
       return;
     }
     case "transient":
       await deps.statuses.update(record.clientId, record.id, (r) =>
         transition(r, "deferred", now, {
+          nextAttemptAt: undefined,
           reason: `transient failure, will retry: ${outcome.text}`,
           lastError: { code: outcome.code, text: outcome.text, at },
         }),

@@ -1,0 +1,80 @@
+import type { Config, TransportName } from "../config.js";
+
+const second = 1000;
+const hour = 3600 * second;
+
+/** The sending limits of one mailbox, after overrides and the safety margin. */
+export interface MailboxLimits {
+  /** Exchange Online: 30 messages in any rolling 60 s per sending mailbox. */
+  messagesPerWindow: number;
+  /** Length of the rolling message window (60 s in Exchange Online; scaled down in tests). */
+  messageWindowMs: number;
+  /** Exchange Online: 10,000 recipients in any rolling 24 hours per sending mailbox. */
+  recipientsPerWindow: number;
+  /** Length of the rolling recipient window (24 h). */
+  recipientWindowMs: number;
+  /** SMTP AUTH: 3 concurrent connections per mailbox; Graph: 4 concurrent requests per mailbox. */
+  concurrency: number;
+}
+
+/** How the pacer plays safe: margins for clocks and crashes, and how long a dispatcher may hold a slot. */
+export interface PacingPolicy {
+  limits: MailboxLimits;
+  /**
+   * The largest difference between two instances' clocks. Every window is lengthened by it, so a send
+   * recorded by a fast clock and one by a slow clock still fall a whole window apart in real time.
+   */
+  clockSkewMs: number;
+  /**
+   * How long a reservation counts as in flight when its dispatcher never reports back (a crash).
+   * Must exceed the longest a transport can take to send (SMTP socket timeout: 120 s).
+   */
+  leaseMs: number;
+  /** A slot that opens within this long is reserved now and the dispatcher waits for it in process. */
+  maxHoldMs: number;
+}
+
+/** Pacing settings from configuration (`MAILBOX_*` and `PACING_*` app settings). */
+export type PacingSettings = Config["pacing"];
+
+export const defaultPacingSettings: PacingSettings = {
+  messagesPerWindow: 30,
+  messageWindowMs: 60 * second,
+  recipientsPerWindow: 10_000,
+  mailboxes: {},
+  safetyMarginPercent: 0,
+  clockSkewMs: 1 * second,
+  leaseMs: 300 * second,
+};
+
+/** Graph allows 4 concurrent requests per mailbox; the SMTP options share SMTP AUTH's 3 connections. */
+export function defaultConcurrency(transport: TransportName): number {
+  return transport === "graph" ? 4 : 3;
+}
+
+// Longest a dispatcher waits in process for a slot that is about to open; longer waits go back to the queue.
+const maxHoldMs = 5 * second;
+
+/** The policy for one mailbox: global limits, then its overrides, then the safety margin. */
+export function pacingPolicy(
+  settings: PacingSettings,
+  mailbox: string,
+  transport: TransportName,
+): PacingPolicy {
+  const own = settings.mailboxes[mailbox.toLowerCase()] ?? {};
+  const keep = (limit: number) =>
+    Math.max(1, Math.floor((limit * (100 - settings.safetyMarginPercent)) / 100));
+  return {
+    limits: {
+      messagesPerWindow: keep(own.messagesPerWindow ?? settings.messagesPerWindow),
+      messageWindowMs: settings.messageWindowMs,
+      recipientsPerWindow: keep(own.recipientsPerWindow ?? settings.recipientsPerWindow),
+      recipientWindowMs: 24 * hour,
+      // Concurrency is a connection count, not a rate: the margin does not apply.
+      concurrency: own.concurrency ?? settings.concurrency ?? defaultConcurrency(transport),
+    },
+    clockSkewMs: settings.clockSkewMs,
+    leaseMs: settings.leaseMs,
+    maxHoldMs: Math.min(maxHoldMs, settings.messageWindowMs),
+  };
+}

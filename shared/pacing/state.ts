@@ -1,0 +1,47 @@
+import { z } from "zod";
+
+const ms = z.number().int().nonnegative();
+
+/**
+ * One reservation still relevant to the message window or in flight. Times are epoch milliseconds.
+ * `e` is an upper bound on when the provider received the message: the lease expiry while in flight,
+ * the moment the send finished once released.
+ */
+const sendSchema = z.object({
+  /** Start: the dispatcher sends no earlier than this. */
+  s: ms,
+  /** End: the provider has the message by then. */
+  e: ms,
+  /** Recipients (to + cc + bcc). */
+  r: z.number().int().positive(),
+  /** Lease id while the dispatcher has not reported back. */
+  l: z.string().max(32).optional(),
+});
+export type SendEntry = z.infer<typeof sendSchema>;
+
+/**
+ * Pacing state of one sending mailbox; stored as JSON in one Table entity (64 KiB per string property).
+ * Version 1. Bounded: `sends` holds about one message window of reservations (≤ limit + in flight),
+ * `day` at most `maxDayEntries` entries (older reservations merged, conservatively, when it would grow).
+ */
+export const pacingStateSchema = z.object({
+  v: z.literal(1),
+  sends: z.array(sendSchema),
+  /** `[end, recipients]` of reservations that left the message window, kept for the 24 h recipient window. */
+  day: z.array(z.tuple([ms, z.number().int().positive()])),
+  /** The next free planned slot: messages waiting for this mailbox are booked at it, one spacing apart. */
+  cursorAt: ms,
+  /** Messages booked for a future slot and not yet reserved, and their recipients. */
+  bookedMessages: z.number().int().nonnegative(),
+  bookedRecipients: z.number().int().nonnegative(),
+  /** Set when the provider throttled the mailbox: nothing is sent before `until`. */
+  pause: z.object({ from: ms, until: ms, reason: z.string().max(1024) }).optional(),
+});
+export type PacingState = z.infer<typeof pacingStateSchema>;
+
+// 1,000 entries of `[1712345678901,500]` stay under 25 KB, well inside Table's 64 KiB per string property.
+export const maxDayEntries = 1000;
+
+export function emptyPacingState(): PacingState {
+  return { v: 1, sends: [], day: [], cursorAt: 0, bookedMessages: 0, bookedRecipients: 0 };
+}

@@ -1,0 +1,393 @@
+/**
+ * The pacing decision for one sending mailbox, as pure functions of (state, now, request).
+ *
+ * Safety comes from the gate: a reservation is granted only if the rolling windows, checked against the
+ * recorded reservations, have room at its start time. Each reservation records an interval [s, e] that
+ * contains the moment the provider receives the message (e is the lease expiry until the dispatcher reports
+ * back), so "at most N ends in (start - window, start]" bounds the real arrivals in any window, across any
+ * number of dispatchers, crashes included. Windows are lengthened by the clock-skew margin.
+ *
+ * Throughput and "no thundering herd" come from the line: a message that cannot go now is booked for its
+ * own planned slot (`cursorAt`, advancing one spacing per booking) and wakes only then.
+ */
+import type { PacingPolicy } from "./limits.js";
+import { emptyPacingState, maxDayEntries, type PacingState, type SendEntry } from "./state.js";
+
+/** What a dispatcher asks for before sending one message. */
+export interface PacingRequest {
+  /** Recipients of the message (to + cc + bcc): Exchange Online counts each against the 24 h limit. */
+  recipients: number;
+  /** Names the reservation; the dispatcher releases it with the same id. */
+  leaseId: string;
+  /** The slot an earlier decision booked this message for (epoch ms); absent for a message not yet booked. */
+  bookedAt?: number;
+}
+
+/** Why a message waits. */
+export type WaitReason = "messages" | "recipients" | "concurrency" | "paused" | "backlog" | "early";
+
+export type PacingDecision =
+  /** Send at `startAt` (now, or within `maxHoldMs`: the dispatcher waits for it in process). */
+  | { kind: "reserved"; startAt: number; leaseId: string }
+  /** Booked for `until`: come back then (re-enqueue with that visibility delay). */
+  | { kind: "wait"; until: number; reason: WaitReason; pauseReason?: string }
+  /** The message can never fit the mailbox's limits (more recipients than the 24 h limit). */
+  | { kind: "impossible"; detail: string };
+
+/** A provider's throttling answer, fed back into the mailbox's state. */
+export interface ThrottleFeedback {
+  retryAfterMs: number;
+  /** Exchange Online reported the daily recipient quota exhausted (554 5.2.0 SubmissionQuotaExceeded). */
+  quota: boolean;
+  reason: string;
+}
+
+export interface ReleaseRequest {
+  leaseId: string;
+  recipients: number;
+  /** Present when the provider throttled this send: the mailbox pauses and the message is booked again. */
+  throttle?: ThrottleFeedback;
+}
+
+/** What `GET /api/v1/mailboxes/{address}/quota` shows, in epoch ms. */
+export interface QuotaView {
+  limits: { messagesPerWindow: number; windowSeconds: number; recipientsPerDay: number; concurrency: number };
+  usage: { messagesInWindow: number; recipientsInDay: number };
+  inFlight: number;
+  nextSlotAt: number;
+  pausedUntil?: number;
+  pauseReason?: string;
+}
+
+// Date.now() has millisecond resolution.
+const clockResolutionMs = 1;
+// Bookings not taken up this long after the last planned slot are forgotten (cancelled or lost messages).
+const bookingGraceMs = 10 * 60_000;
+// Send latency above this is an outlier (a send that outlived its lease); it must not stretch the spacing.
+const maxLatencyMs = 10_000;
+// Exchange Online's quota answer gives no time; probe no more often than this while the window ages.
+const minQuotaPauseMs = 60_000;
+
+const messageWindow = (p: PacingPolicy) => p.limits.messageWindowMs + p.clockSkewMs;
+const recipientWindow = (p: PacingPolicy) => p.limits.recipientWindowMs + p.clockSkewMs;
+
+/**
+ * Decides whether the message may be sent now. Pure: the new state is returned, never written in place;
+ * `changed` is false when there is nothing to store.
+ */
+export function decide(
+  current: PacingState | undefined,
+  now: number,
+  request: PacingRequest,
+  policy: PacingPolicy,
+): { decision: PacingDecision; state: PacingState; changed: boolean } {
+  const state = prune(current ?? emptyPacingState(), now, policy);
+  const { limits } = policy;
+  const unchanged = (decision: PacingDecision) => ({ decision, state, changed: false });
+  if (request.recipients > limits.recipientsPerWindow) {
+    return unchanged({
+      kind: "impossible",
+      detail: `the message has ${request.recipients} recipients; the mailbox may send to at most ${limits.recipientsPerWindow} in 24 hours`,
+    });
+  }
+  const booked = request.bookedAt !== undefined;
+  if (request.bookedAt !== undefined && request.bookedAt > now + policy.maxHoldMs) {
+    // Woken before its slot (a visibility timeout is capped at 7 days): keep the booking, wait again.
+    return unchanged({ kind: "wait", until: request.bookedAt, reason: "early" });
+  }
+  const spacing = spacingMs(state, policy);
+  const book = (from: number, reason: WaitReason) => {
+    // The slot must also leave room for the messages booked ahead, as if they were already sent.
+    const at = lineSlot(state, Math.max(from, state.cursorAt), spacing, policy);
+    const next: PacingState = {
+      ...state,
+      cursorAt: Math.max(state.cursorAt, at + spacing),
+      bookedMessages: state.bookedMessages + (booked ? 0 : 1),
+      bookedRecipients: state.bookedRecipients + (booked ? 0 : request.recipients),
+    };
+    const pauseReason = reason === "paused" ? state.pause?.reason : undefined;
+    return {
+      decision: { kind: "wait", until: at, reason, ...(pauseReason ? { pauseReason } : {}) } as const,
+      state: next,
+      changed: true,
+    };
+  };
+
+  const pause = state.pause;
+  if (pause) {
+    if (request.bookedAt !== undefined) {
+      // Every booking moves back by the pause's length, so the line keeps its spacing after the pause.
+      const until = Math.max(pause.until, request.bookedAt + (pause.until - pause.from));
+      return unchanged({ kind: "wait", until, reason: "paused", pauseReason: pause.reason });
+    }
+    const gate = gateAt(state, pause.until, request.recipients + state.bookedRecipients, policy);
+    return book(Math.max(gate.at, pause.until), "paused");
+  }
+
+  // A booked message has its place; a new one goes behind the booked ones (no overtaking).
+  const gate = gateAt(state, now, request.recipients + (booked ? 0 : state.bookedRecipients), policy);
+  const startAt = booked ? gate.at : lineSlot(state, Math.max(gate.at, state.cursorAt), spacing, policy);
+  if (startAt <= now + policy.maxHoldMs) {
+    if (inFlight(state.sends, now) >= limits.concurrency) {
+      // SMTP AUTH 3 / Graph 4 concurrent sends: those in flight report back within moments, unless their
+      // dispatcher died (then wait for the lease to end).
+      const retryAt = concurrencyRetryAt(state.sends, now, spacing);
+      // A booked message keeps its place for a moment's wait; a longer one (a dead dispatcher's lease) takes
+      // a new slot in the line, so the waiting messages do not all wake together when the lease ends.
+      if (booked && retryAt === now + spacing) {
+        return unchanged({ kind: "wait", until: retryAt, reason: "concurrency" });
+      }
+      return book(retryAt, "concurrency");
+    }
+    const entry: SendEntry = {
+      s: startAt,
+      e: startAt + policy.leaseMs,
+      r: request.recipients,
+      l: request.leaseId,
+    };
+    const next: PacingState = {
+      ...state,
+      sends: [...state.sends, entry],
+      cursorAt:
+        !booked && state.cursorAt > now ? Math.max(state.cursorAt, startAt + spacing) : state.cursorAt,
+      bookedMessages: booked ? Math.max(0, state.bookedMessages - 1) : state.bookedMessages,
+      bookedRecipients: booked
+        ? Math.max(0, state.bookedRecipients - request.recipients)
+        : state.bookedRecipients,
+    };
+    return { decision: { kind: "reserved", startAt, leaseId: request.leaseId }, state: next, changed: true };
+  }
+  // Missed its slot (the window filled up after all): back to the end of the line, behind every other
+  // booking, recipients included, so several such messages do not all come back at one moment.
+  const plan = booked
+    ? gateAt(state, now, Math.max(request.recipients, state.bookedRecipients), policy)
+    : gate;
+  const from = Math.max(startAt, plan.at);
+  const reason: WaitReason =
+    plan.recipientsAt >= from ? "recipients" : plan.messagesAt >= from ? "messages" : "backlog";
+  return book(from, reason);
+}
+
+/**
+ * Records that a reservation's send finished (whatever the outcome: a rejected or failed send may still
+ * have counted at the provider, so it stays in the windows). With throttling feedback the mailbox pauses,
+ * bookings move back by the pause, and the throttled message is booked first after it (`plannedAt`).
+ */
+export function release(
+  current: PacingState | undefined,
+  now: number,
+  request: ReleaseRequest,
+  policy: PacingPolicy,
+): { state: PacingState; plannedAt?: number } {
+  const state = prune(current ?? emptyPacingState(), now, policy);
+  // The provider has the message by now: end the interval here (later than the lease only if the send
+  // outlived it, which only makes the record more conservative). Clocks read whole milliseconds, so the
+  // real moment may be up to 1 ms past `now`.
+  const sends = state.sends.map((s) =>
+    s.l === request.leaseId ? { s: s.s, e: Math.max(now + clockResolutionMs, s.s), r: s.r } : s,
+  );
+  const throttle = request.throttle;
+  if (!throttle) return { state: { ...state, sends } };
+
+  const released: PacingState = { ...state, sends };
+  let until = now + Math.max(0, throttle.retryAfterMs);
+  if (throttle.quota) {
+    // Exchange counts more than we recorded (other senders): assume the window is full and wait until
+    // our own oldest recipients age out enough for this message.
+    const freedAt = fullWindowFreesAt(released, request.recipients, policy);
+    until = freedAt === undefined ? until : Math.max(freedAt, now + minQuotaPauseMs);
+  }
+  const prior = released.pause;
+  const spacing = spacingMs(released, policy);
+  if (prior && prior.until >= until) {
+    const plannedAt = Math.max(released.cursorAt, prior.until);
+    return {
+      state: {
+        ...released,
+        cursorAt: plannedAt + spacing,
+        bookedMessages: released.bookedMessages + 1,
+        bookedRecipients: released.bookedRecipients + request.recipients,
+      },
+      plannedAt,
+    };
+  }
+  const extensionMs = until - Math.max(now, prior?.until ?? now);
+  return {
+    state: {
+      ...released,
+      pause: { from: prior?.from ?? now, until, reason: throttle.reason.slice(0, 1024) },
+      cursorAt: Math.max(released.cursorAt, now) + extensionMs,
+      bookedMessages: released.bookedMessages + 1,
+      bookedRecipients: released.bookedRecipients + request.recipients,
+    },
+    plannedAt: until,
+  };
+}
+
+/** The mailbox's usage and next free slot, for the quota endpoint. */
+export function quotaView(current: PacingState | undefined, now: number, policy: PacingPolicy): QuotaView {
+  const state = prune(current ?? emptyPacingState(), now, policy);
+  const { limits } = policy;
+  const gate = gateAt(state, now, 1 + state.bookedRecipients, policy);
+  const nextSlotAt = Math.max(gate.at, state.cursorAt, state.pause?.until ?? 0, now);
+  return {
+    limits: {
+      messagesPerWindow: limits.messagesPerWindow,
+      windowSeconds: limits.messageWindowMs / 1000,
+      recipientsPerDay: limits.recipientsPerWindow,
+      concurrency: limits.concurrency,
+    },
+    usage: {
+      messagesInWindow: state.sends.filter((s) => s.e > now - messageWindow(policy)).length,
+      recipientsInDay: recipientsSince(state, now - recipientWindow(policy)),
+    },
+    inFlight: inFlight(state.sends, now),
+    nextSlotAt: Number.isFinite(nextSlotAt) ? nextSlotAt : now + limits.recipientWindowMs,
+    ...(state.pause ? { pausedUntil: state.pause.until, pauseReason: state.pause.reason } : {}),
+  };
+}
+
+/** Drops what no window can see any more; keeps the state within its bounds. */
+export function prune(state: PacingState, now: number, policy: PacingPolicy): PacingState {
+  // One extra skew: another instance's clock may be behind ours and still look at these entries.
+  const sendHorizon = now - messageWindow(policy) - policy.clockSkewMs;
+  const dayHorizon = now - recipientWindow(policy) - policy.clockSkewMs;
+  const sends: SendEntry[] = [];
+  const day: [number, number][] = state.day.filter(([e]) => e > dayHorizon);
+  let moved = false;
+  for (const send of state.sends) {
+    if (send.e > sendHorizon) sends.push(send);
+    else if (send.e > dayHorizon) {
+      day.push([send.e, send.r]);
+      moved = true;
+    }
+  }
+  if (moved) day.sort((a, b) => a[0] - b[0]);
+  compact(day, maxDayEntries);
+  const { pause, ...rest } = state;
+  return {
+    ...rest,
+    sends,
+    day,
+    ...(state.cursorAt + bookingGraceMs < now ? { bookedMessages: 0, bookedRecipients: 0 } : {}),
+    ...(pause && pause.until > now ? { pause } : {}),
+  };
+}
+
+/**
+ * Merges the two closest neighbours until `day` fits: the merged entry keeps the later end, so the
+ * recipients count for at least as long as they really do (never less safe, at most slightly slower).
+ */
+function compact(day: [number, number][], maxEntries: number): void {
+  while (day.length > maxEntries) {
+    let best = 0;
+    for (let i = 1; i < day.length - 1; i++) {
+      if (day[i + 1]![0] - day[i]![0] < day[best + 1]![0] - day[best]![0]) best = i;
+    }
+    const [first, second] = [day[best]!, day[best + 1]!];
+    day.splice(best, 2, [second[0], first[1] + second[1]]);
+  }
+}
+
+/** The earliest start ≥ `at` at which both rolling windows have room for `recipients` more. */
+function gateAt(state: PacingState, at: number, recipients: number, policy: PacingPolicy) {
+  const messagesAt = messageSlot(state.sends, at, policy);
+  const recipientsAt = recipientSlot(state, at, recipients, policy);
+  return { at: Math.max(messagesAt, recipientsAt), messagesAt, recipientsAt };
+}
+
+/** Exchange Online: at most N messages in any rolling window; the N-th latest end must leave it first. */
+function messageSlot(sends: readonly SendEntry[], at: number, policy: PacingPolicy): number {
+  const ends = sends.map((s) => s.e).sort((a, b) => b - a);
+  const nth = ends[policy.limits.messagesPerWindow - 1];
+  return nth === undefined ? at : Math.max(at, nth + messageWindow(policy));
+}
+
+/** Exchange Online: at most M recipients in any rolling 24 h; wait until enough of them age out. */
+function recipientSlot(state: PacingState, at: number, needed: number, policy: PacingPolicy): number {
+  const max = policy.limits.recipientsPerWindow;
+  const window = recipientWindow(policy);
+  if (needed > max) {
+    // The messages booked ahead alone overfill the window. They go out between now and the cursor; plan
+    // for when the first `needed - max` of their recipients age out (a plan only: the gate decides).
+    const booked = Math.max(1, state.bookedRecipients);
+    const aheadMs = Math.max(0, state.cursorAt - at);
+    return at + window + Math.ceil(aheadMs * Math.min(1, (needed - max) / booked));
+  }
+  const entries = allEntries(state).filter(([e]) => e > at - window);
+  let total = entries.reduce((sum, [, r]) => sum + r, 0);
+  if (total + needed <= max) return at;
+  for (const [e, r] of entries) {
+    total -= r;
+    if (total + needed <= max) return e + window;
+  }
+  return at + window;
+}
+
+/** When `recipients` would fit if the provider's window were full now: our oldest recipients ageing out. */
+function fullWindowFreesAt(state: PacingState, recipients: number, policy: PacingPolicy): number | undefined {
+  let freed = 0;
+  for (const [e, r] of allEntries(state)) {
+    freed += r;
+    if (freed >= recipients) return e + recipientWindow(policy);
+  }
+  return undefined;
+}
+
+function allEntries(state: PacingState): [number, number][] {
+  return [...state.day, ...state.sends.map((s): [number, number] => [s.e, s.r])].sort((a, b) => a[0] - b[0]);
+}
+
+function recipientsSince(state: PacingState, since: number): number {
+  return allEntries(state).reduce((sum, [e, r]) => (e > since ? sum + r : sum), 0);
+}
+
+/**
+ * The earliest start ≥ `from` at which the message window has room once the messages booked ahead have
+ * gone: they are counted as sends at their planned slots (one spacing apart, the last just before the cursor).
+ */
+function lineSlot(state: PacingState, from: number, spacing: number, policy: PacingPolicy): number {
+  const N = policy.limits.messagesPerWindow;
+  const ahead = Math.min(state.bookedMessages, N);
+  const planned = Array.from({ length: ahead }, (_, i) => state.cursorAt - (i + 1) * spacing);
+  // A plan, not the gate: a send in flight is expected to end as the recent ones did, not at its lease end.
+  const latencyMs = recentLatencyMs(state);
+  const ends = [
+    ...state.sends.map((s) => (s.l === undefined ? s.e : Math.min(s.e, s.s + latencyMs))),
+    ...planned,
+  ];
+  ends.sort((a, b) => b - a);
+  const nth = ends[N - 1];
+  return nth === undefined ? from : Math.max(from, nth + messageWindow(policy));
+}
+
+/** One spacing from now; but when every send in flight is older than any real send takes, its lease end. */
+function concurrencyRetryAt(sends: readonly SendEntry[], now: number, spacing: number): number {
+  const live = sends.filter((s) => s.l !== undefined && s.e > now);
+  if (live.some((s) => now - s.s < maxLatencyMs)) return now + spacing;
+  return Math.max(now + spacing, Math.min(...live.map((s) => s.e)));
+}
+
+function inFlight(sends: readonly SendEntry[], now: number): number {
+  return sends.filter((s) => s.l !== undefined && s.e > now).length;
+}
+
+/**
+ * Planned slots are one spacing apart: the window (with its margin) plus the slowest recent send, per message
+ * (the gate counts a send until its end, so spacing by the window alone would fall behind by the latency),
+ * or the slowest send per connection when the concurrency limit is the tighter one.
+ */
+function spacingMs(state: PacingState, policy: PacingPolicy): number {
+  const latencyMs = recentLatencyMs(state);
+  const byWindow = (messageWindow(policy) + latencyMs) / policy.limits.messagesPerWindow;
+  // With few connections and slow sends, concurrency is the tighter limit: K sends per send time.
+  const byConcurrency = latencyMs / policy.limits.concurrency;
+  return Math.ceil(Math.max(byWindow, byConcurrency));
+}
+
+/** The slowest recent send (released ones in the message window), outliers capped. */
+function recentLatencyMs(state: PacingState): number {
+  let latencyMs = 0;
+  for (const send of state.sends) if (send.l === undefined) latencyMs = Math.max(latencyMs, send.e - send.s);
+  return Math.min(latencyMs, maxLatencyMs);
+}

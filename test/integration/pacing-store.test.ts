@@ -1,0 +1,84 @@
+import { TableClient } from "@azure/data-tables";
+import { describe, expect, it } from "vitest";
+import { emptyPacingState, type PacingState } from "../../shared/pacing/state.js";
+import { MemoryPacingStore, PacingContentionError, type PacingStore } from "../../shared/pacing/store.js";
+import { AzureTablePacingStore } from "../../shared/pacing/tableStore.js";
+import { storageConnection, uniqueStorageNames } from "../support/env.js";
+
+const fastRetries = {
+  maxAttempts: 12,
+  baseBackoffMs: 2,
+  maxBackoffMs: 20,
+  sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)),
+};
+
+async function tableStore(options = fastRetries): Promise<PacingStore> {
+  const table = TableClient.fromConnectionString(storageConnection(), uniqueStorageNames().pacing, {
+    allowInsecureConnection: true,
+  });
+  await table.createTable();
+  return new AzureTablePacingStore(table, options);
+}
+
+const adapters: [string, (options?: typeof fastRetries) => Promise<PacingStore>][] = [
+  ["in-memory fake", async (options = fastRetries) => new MemoryPacingStore(options)],
+  ["Azure Table (Azurite)", tableStore],
+];
+
+const counted = (state: PacingState | undefined): PacingState => {
+  const base = state ?? emptyPacingState();
+  return { ...base, bookedRecipients: base.bookedRecipients + 1 };
+};
+
+describe.each(adapters)("pacing store contract: %s", (_name, create) => {
+  it("has no state for a new mailbox, creates one on the first update and reads it back", async () => {
+    const store = await create();
+    expect(await store.get("new@contoso.com")).toBeUndefined();
+    const result = await store.update("new@contoso.com", (current) => ({
+      state: counted(current),
+      result: "ok",
+    }));
+    expect(result).toBe("ok");
+    expect(await store.get("new@contoso.com")).toEqual({ ...emptyPacingState(), bookedRecipients: 1 });
+  });
+
+  it("writes nothing when the change returns no state, and hands back its result", async () => {
+    const store = await create();
+    const before = store.counters.writes;
+    expect(await store.update("idle@contoso.com", () => ({ result: 42 }))).toBe(42);
+    expect(store.counters.writes).toBe(before);
+    expect(await store.get("idle@contoso.com")).toBeUndefined();
+  });
+
+  it("loses no update when many instances change one mailbox at once (optimistic concurrency)", async () => {
+    const store = await create();
+    await Promise.all(
+      Array.from({ length: 12 }, () =>
+        store.update("busy@contoso.com", (c) => ({ state: counted(c), result: 0 })),
+      ),
+    );
+    expect((await store.get("busy@contoso.com"))?.bookedRecipients).toBe(12);
+    expect(store.counters.conflicts).toBeGreaterThan(0);
+  }, 20_000);
+
+  it("treats addresses case-insensitively and keeps key-unsafe characters apart", async () => {
+    const store = await create();
+    await store.update("Odd#Name/x?y@Contoso.com", (c) => ({ state: counted(c), result: 0 }));
+    await store.update("odd#name/x?y@contoso.com", (c) => ({ state: counted(c), result: 0 }));
+    expect((await store.get("ODD#NAME/X?Y@CONTOSO.COM"))?.bookedRecipients).toBe(2);
+    expect(await store.get("odd#name@contoso.com")).toBeUndefined();
+  });
+
+  it("gives up with PacingContentionError after its bounded attempts, storing nothing for that call", async () => {
+    const store = await create({ ...fastRetries, maxAttempts: 1 });
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 12 }, () =>
+        store.update("hot@contoso.com", (c) => ({ state: counted(c), result: 0 })),
+      ),
+    );
+    const lost = outcomes.filter((o) => o.status === "rejected");
+    expect(lost.length).toBeGreaterThan(0);
+    for (const o of lost) expect((o as PromiseRejectedResult).reason).toBeInstanceOf(PacingContentionError);
+    expect((await store.get("hot@contoso.com"))?.bookedRecipients).toBe(12 - lost.length);
+  });
+});

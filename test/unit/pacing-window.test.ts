@@ -1,0 +1,274 @@
+import { describe, expect, it } from "vitest";
+import { defaultPacingSettings, type PacingPolicy, pacingPolicy } from "../../shared/pacing/limits.js";
+import { describeWait, isQuotaExceeded } from "../../shared/pacing/pacer.js";
+import {
+  emptyPacingState,
+  maxDayEntries,
+  type PacingState,
+  pacingStateSchema,
+} from "../../shared/pacing/state.js";
+import { decide, quotaView, release } from "../../shared/pacing/window.js";
+
+const second = 1000;
+const hour = 3600 * second;
+const t0 = Date.parse("2025-03-01T08:00:00Z");
+
+/** Exchange Online's defaults without margins, so expected times are exact. */
+function policy(
+  overrides: Partial<PacingPolicy> = {},
+  limits: Partial<PacingPolicy["limits"]> = {},
+): PacingPolicy {
+  const base = pacingPolicy({ ...defaultPacingSettings, clockSkewMs: 0 }, "a@contoso.com", "smtp");
+  return { ...base, ...overrides, limits: { ...base.limits, ...limits } };
+}
+
+/** Reserves and releases `count` sends at `at` (or as soon as a hold allows), each taking `latencyMs`. */
+function sendMany(
+  state: PacingState,
+  at: number,
+  count: number,
+  p: PacingPolicy,
+  latencyMs = 0,
+  recipients = 1,
+) {
+  let s = state;
+  for (let i = 0; i < count; i++) {
+    const r = decide(s, at, { recipients, leaseId: `l${at}-${i}` }, p);
+    if (r.decision.kind !== "reserved")
+      throw new Error(`expected a reservation, got ${JSON.stringify(r.decision)}`);
+    // The clock reads whole milliseconds and the recorded end rounds up by one: end = start + latencyMs.
+    s = release(r.state, r.decision.startAt + latencyMs - 1, { leaseId: `l${at}-${i}`, recipients }, p).state;
+  }
+  return s;
+}
+
+describe("pacing decision (pure)", () => {
+  it("reserves at once for an idle mailbox and records a lease", () => {
+    const p = policy();
+    const { decision, state, changed } = decide(undefined, t0, { recipients: 3, leaseId: "x" }, p);
+    expect(decision).toEqual({ kind: "reserved", startAt: t0, leaseId: "x" });
+    expect(changed).toBe(true);
+    expect(state.sends).toEqual([{ s: t0, e: t0 + p.leaseMs, r: 3, l: "x" }]);
+    expect(pacingStateSchema.parse(state)).toEqual(state);
+  });
+
+  it("allows 30 in a rolling minute, then names the exact moment the 30th-latest send leaves the window", () => {
+    const p = policy({}, { concurrency: 100 });
+    const state = sendMany(emptyPacingState(), t0, 30, p, 400);
+    const { decision } = decide(state, t0 + 10 * second, { recipients: 1, leaseId: "n" }, p);
+    // Every send ended at t0 + 400 ms: the window (60 s) frees at t0 + 60.4 s.
+    expect(decision).toEqual({ kind: "wait", until: t0 + 60_400, reason: "messages" });
+  });
+
+  it("lengthens every window by the clock-skew margin", () => {
+    const p = policy({ clockSkewMs: 2 * second }, { concurrency: 100 });
+    const state = sendMany(emptyPacingState(), t0, 30, p);
+    const { decision } = decide(state, t0 + second, { recipients: 1, leaseId: "n" }, p);
+    expect(decision).toMatchObject({ kind: "wait", until: t0 + 62 * second });
+  });
+
+  it("reserves a slot opening within maxHoldMs now, with its start in the future", () => {
+    const p = policy({}, { concurrency: 100 });
+    const state = sendMany(emptyPacingState(), t0, 30, p);
+    const { decision } = decide(state, t0 + 57 * second, { recipients: 1, leaseId: "h" }, p);
+    expect(decision).toEqual({ kind: "reserved", startAt: t0 + 60 * second, leaseId: "h" });
+  });
+
+  it("books waiting messages one spacing apart, each for its own slot (no thundering herd)", () => {
+    const p = policy({}, { concurrency: 100 });
+    let state = sendMany(emptyPacingState(), t0, 30, p);
+    const untils: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const r = decide(state, t0 + second, { recipients: 1, leaseId: `w${i}` }, p);
+      if (r.decision.kind !== "wait") throw new Error("expected a wait");
+      untils.push(r.decision.until);
+      state = r.state;
+    }
+    expect(untils).toEqual([0, 1, 2, 3, 4].map((i) => t0 + 60 * second + i * 2 * second));
+    expect(state.bookedRecipients).toBe(5);
+    // A newcomer joins the end of the line, even though the window is the same for it.
+    const late = decide(state, t0 + 2 * second, { recipients: 1, leaseId: "late" }, p);
+    expect(late.decision).toMatchObject({ kind: "wait", until: t0 + 70 * second, reason: "backlog" });
+  });
+
+  it("lets a booked message take its slot and keeps newcomers from overtaking it", () => {
+    const p = policy({}, { concurrency: 100 });
+    let state = sendMany(emptyPacingState(), t0, 30, p);
+    const first = decide(state, t0 + second, { recipients: 1, leaseId: "b1" }, p);
+    state = first.state;
+    const bookedAt = t0 + 60 * second;
+    expect(first.decision).toMatchObject({ kind: "wait", until: bookedAt });
+    // A new message arriving at the slot itself gets the next slot, after the booking.
+    const newcomer = decide(state, bookedAt, { recipients: 1, leaseId: "new" }, p);
+    expect(newcomer.decision).toEqual({ kind: "reserved", startAt: bookedAt + 2 * second, leaseId: "new" });
+    const booked = decide(state, bookedAt, { recipients: 1, leaseId: "b1", bookedAt }, p);
+    expect(booked.decision).toEqual({ kind: "reserved", startAt: bookedAt, leaseId: "b1" });
+    expect(booked.state.bookedRecipients).toBe(0);
+  });
+
+  it("answers 'early' without touching the state for a message woken long before its slot", () => {
+    const p = policy();
+    const bookedAt = t0 + 9 * 24 * hour;
+    const r = decide(emptyPacingState(), t0, { recipients: 1, leaseId: "e", bookedAt }, p);
+    expect(r).toMatchObject({ decision: { kind: "wait", until: bookedAt, reason: "early" }, changed: false });
+  });
+
+  it("holds a message with more recipients than the day has left until exactly enough age out", () => {
+    const p = policy({}, { concurrency: 100, recipientsPerWindow: 1000 });
+    // 400 recipients at t0, 500 at t0 + 1 h: 100 left. A 250-recipient message needs the first 400 gone.
+    let state = sendMany(emptyPacingState(), t0, 1, p, 0, 400);
+    state = sendMany(state, t0 + hour, 1, p, 0, 500);
+    const { decision } = decide(state, t0 + 2 * hour, { recipients: 250, leaseId: "big" }, p);
+    expect(decision).toEqual({ kind: "wait", until: t0 + 24 * hour, reason: "recipients" });
+    // 100 still fit now.
+    expect(decide(state, t0 + 2 * hour, { recipients: 100, leaseId: "ok" }, p).decision.kind).toBe(
+      "reserved",
+    );
+    expect(quotaView(state, t0 + 2 * hour, p).usage.recipientsInDay).toBe(900);
+  });
+
+  it("refuses a message that can never fit the recipient limit", () => {
+    const p = policy({}, { recipientsPerWindow: 100 });
+    const r = decide(undefined, t0, { recipients: 101, leaseId: "x" }, p);
+    expect(r.decision.kind).toBe("impossible");
+    expect(r.changed).toBe(false);
+  });
+
+  it("keeps at most `concurrency` sends in flight (SMTP AUTH: 3)", () => {
+    const p = policy();
+    let state = emptyPacingState();
+    for (const id of ["a", "b", "c"]) {
+      const r = decide(state, t0, { recipients: 1, leaseId: id }, p);
+      expect(r.decision.kind).toBe("reserved");
+      state = r.state;
+    }
+    const fourth = decide(state, t0, { recipients: 1, leaseId: "d" }, p);
+    expect(fourth.decision).toMatchObject({ kind: "wait", reason: "concurrency" });
+    state = release(state, t0 + 300, { leaseId: "a", recipients: 1 }, p).state;
+    expect(decide(state, t0 + 300, { recipients: 1, leaseId: "d" }, p).decision.kind).toBe("reserved");
+  });
+
+  it("keeps counting a reservation whose dispatcher crashed: in flight until the lease ends, in the window after", () => {
+    const p = policy({ leaseMs: 120 * second }, { messagesPerWindow: 2, concurrency: 1 });
+    const crashed = decide(undefined, t0, { recipients: 1, leaseId: "crash" }, p).state;
+    // In flight (concurrency 1) until the lease ends.
+    expect(decide(crashed, t0 + 60 * second, { recipients: 1, leaseId: "n" }, p).decision).toMatchObject({
+      kind: "wait",
+      reason: "concurrency",
+    });
+    // After the lease, it still counts in the message window until lease end + window (t0 + 180 s).
+    const afterLease = sendMany(crashed, t0 + 121 * second, 1, p);
+    expect(decide(afterLease, t0 + 122 * second, { recipients: 1, leaseId: "m" }, p).decision).toMatchObject({
+      kind: "wait",
+      until: t0 + 120 * second + 60 * second,
+    });
+  });
+
+  it("pauses the mailbox on throttling, books the throttled message first and moves the line back", () => {
+    const p = policy({}, { concurrency: 100 });
+    let state = sendMany(emptyPacingState(), t0, 30, p);
+    const booked = decide(state, t0 + second, { recipients: 1, leaseId: "b" }, p);
+    state = booked.state;
+    const bookedAt = t0 + 60 * second;
+    const throttled = decide(state, t0 + 2 * second, { recipients: 1, leaseId: "t" }, p);
+    expect(throttled.decision.kind).toBe("wait");
+    // Pretend a reservation went out and came back 429 with Retry-After 300 s.
+    const reserved = decide(emptyPacingState(), t0, { recipients: 1, leaseId: "r" }, p).state;
+    const fed = release(
+      { ...reserved, cursorAt: state.cursorAt, bookedRecipients: state.bookedRecipients },
+      t0 + 3 * second,
+      {
+        leaseId: "r",
+        recipients: 1,
+        throttle: { retryAfterMs: 300 * second, quota: false, reason: "429: slow down" },
+      },
+      p,
+    );
+    const until = t0 + 303 * second;
+    expect(fed.plannedAt).toBe(until);
+    expect(fed.state.pause).toEqual({ from: t0 + 3 * second, until, reason: "429: slow down" });
+    // The booked message moves back by the pause's length; newcomers go after the line.
+    const woken = decide(fed.state, bookedAt, { recipients: 1, leaseId: "b", bookedAt }, p);
+    expect(woken.decision).toEqual({
+      kind: "wait",
+      until: bookedAt + 300 * second,
+      reason: "paused",
+      pauseReason: "429: slow down",
+    });
+    const newcomer = decide(fed.state, t0 + 4 * second, { recipients: 1, leaseId: "n" }, p);
+    expect(newcomer.decision).toMatchObject({ kind: "wait", reason: "paused" });
+    if (newcomer.decision.kind === "wait")
+      expect(newcomer.decision.until).toBeGreaterThan(bookedAt + 300 * second);
+    expect(quotaView(fed.state, t0 + 4 * second, p)).toMatchObject({
+      pausedUntil: until,
+      pauseReason: "429: slow down",
+    });
+  });
+
+  it("pauses a mailbox over its daily quota (554 5.2.0) until its oldest recipients age out", () => {
+    const p = policy({}, { concurrency: 100 });
+    let state = sendMany(emptyPacingState(), t0, 1, p, 0, 40);
+    state = sendMany(state, t0 + hour, 1, p, 0, 40);
+    const r = decide(state, t0 + 2 * hour, { recipients: 10, leaseId: "q" }, p);
+    const fed = release(
+      r.state,
+      t0 + 2 * hour,
+      {
+        leaseId: "q",
+        recipients: 10,
+        throttle: { retryAfterMs: hour, quota: true, reason: "554 5.2.0 SubmissionQuotaExceededException" },
+      },
+      p,
+    );
+    expect(fed.plannedAt).toBe(t0 + 24 * hour);
+    expect(
+      isQuotaExceeded("554 5.2.0", "STOREDRV.Submission.Exception:SubmissionQuotaExceededException"),
+    ).toBe(true);
+    expect(isQuotaExceeded("432 4.3.2", "Concurrent connections limit exceeded")).toBe(false);
+  });
+
+  it("keeps the state bounded and its recipient count conservative over a busy day", () => {
+    const p = policy({}, { concurrency: 100, recipientsPerWindow: 1_000_000 });
+    let state = emptyPacingState();
+    let trueRecipients = 0;
+    const sends: [number, number][] = [];
+    // 30 messages a minute for 24 h: 43,200 sends.
+    for (let minute = 0; minute < 24 * 60; minute++) {
+      const at = t0 + minute * 60_000 + 1000;
+      const r = 1 + (minute % 7);
+      state = sendMany(state, at, 30, p, 0, r);
+      for (let i = 0; i < 30; i++) sends.push([at, r]);
+      expect(state.sends.length).toBeLessThanOrEqual(2 * 30 + p.limits.concurrency);
+      expect(state.day.length).toBeLessThanOrEqual(maxDayEntries);
+    }
+    const now = t0 + 24 * hour + 30_000;
+    trueRecipients = sends.filter(([e]) => e > now - 24 * hour).reduce((a, [, r]) => a + r, 0);
+    expect(quotaView(state, now, p).usage.recipientsInDay).toBeGreaterThanOrEqual(trueRecipients);
+    expect(Buffer.byteLength(JSON.stringify(state))).toBeLessThan(64 * 1024);
+  });
+
+  it("applies per-mailbox overrides and the safety margin; concurrency follows the transport", () => {
+    const settings = {
+      ...defaultPacingSettings,
+      safetyMarginPercent: 10,
+      mailboxes: { "big@contoso.com": { messagesPerWindow: 60, recipientsPerWindow: 20_000 } },
+    };
+    expect(pacingPolicy(settings, "Big@Contoso.com", "graph").limits).toMatchObject({
+      messagesPerWindow: 54,
+      recipientsPerWindow: 18_000,
+      concurrency: 4,
+    });
+    expect(pacingPolicy(settings, "other@contoso.com", "smtp").limits).toMatchObject({
+      messagesPerWindow: 27,
+      recipientsPerWindow: 9_000,
+      concurrency: 3,
+    });
+  });
+
+  it("says why a message waits and until when", () => {
+    const p = policy();
+    expect(describeWait({ kind: "wait", until: t0, reason: "messages" }, p, 1)).toBe(
+      "the mailbox is at its limit of 30 messages per 60 s; next slot at 2025-03-01T08:00:00.000Z",
+    );
+  });
+});
