@@ -1,0 +1,115 @@
+import { Resolver } from "node:dns/promises";
+import { type CheckResult, fail, pass, warn } from "./result.js";
+
+// Microsoft 365's inbound endpoint and SPF include (seed document, "Opzione 2/3"; Learn "Set up SPF").
+const m365MxSuffix = ".mail.protection.outlook.com";
+const m365SpfInclude = "include:spf.protection.outlook.com";
+
+/** A resolver that asks only `server` (`host` or `host:port`); the system's resolvers when undefined. */
+export function resolverFor(server: string | undefined): Resolver {
+  // One try, two seconds: a doctor run must end even when DNS does not answer.
+  const resolver = new Resolver({ timeout: 2000, tries: 1 });
+  if (server) resolver.setServers([server]);
+  return resolver;
+}
+
+const codeOf = (error: unknown) => (error as NodeJS.ErrnoException).code ?? String(error);
+
+/** MX of a sending domain: Microsoft 365 accepts its mail at `<domain>.mail.protection.outlook.com`. */
+export async function checkMx(
+  resolver: Resolver,
+  domain: string,
+  options: { mxEndpoint?: string; required: boolean },
+): Promise<CheckResult[]> {
+  const name = `mx ${domain}`;
+  let records: { exchange: string; priority: number }[];
+  try {
+    records = await resolver.resolveMx(domain);
+  } catch (error) {
+    const fix = `Add the MX record Microsoft 365 admin center > Settings > Domains shows for ${domain}.`;
+    return [fail(name, `no MX record (${codeOf(error)})`, fix)];
+  }
+  const hosts = records.sort((a, b) => a.priority - b.priority).map((r) => r.exchange.toLowerCase());
+  const m365 = hosts.find((h) => h.endsWith(m365MxSuffix));
+  const results: CheckResult[] = [];
+  if (m365) results.push(pass(name, `MX ${m365}`));
+  else {
+    const detail = `MX ${hosts.join(", ") || "(none)"} is not *${m365MxSuffix}`;
+    const fix =
+      "Point the MX at the endpoint shown in Microsoft 365 admin center > Settings > Domains " +
+      "(e.g. contoso-com.mail.protection.outlook.com)" +
+      (options.required
+        ? "; Direct Send and relay deliver to that endpoint."
+        : ", or ignore this for a hybrid or filtered domain.");
+    results.push(options.required ? fail(name, detail, fix) : warn(name, detail, fix));
+  }
+  if (options.mxEndpoint && m365 && options.mxEndpoint.toLowerCase() !== m365) {
+    results.push(
+      warn(
+        `mx endpoint ${domain}`,
+        `MX_ENDPOINT is ${options.mxEndpoint} but the domain's MX is ${m365}`,
+        `Set MX_ENDPOINT=${m365} (the value of the MX record, never an IP address).`,
+      ),
+    );
+  }
+  return results;
+}
+
+/** SPF of a sending domain: one `v=spf1` record including Microsoft 365 and, for direct/relay, the static IP. */
+export async function checkSpf(
+  resolver: Resolver,
+  domain: string,
+  options: { staticIp?: string; needsIp: boolean },
+): Promise<CheckResult[]> {
+  const name = `spf ${domain}`;
+  const wanted = `v=spf1 ${options.staticIp ? `ip4:${options.staticIp} ` : ""}${m365SpfInclude} ~all`;
+  let txt: string[][];
+  try {
+    txt = await resolver.resolveTxt(domain);
+  } catch (error) {
+    return [
+      fail(name, `no TXT records (${codeOf(error)})`, `Publish the TXT record "${wanted}" on ${domain}.`),
+    ];
+  }
+  // A TXT record may arrive split into 255-byte strings; SPF joins them without spaces (RFC 7208 3.3).
+  const spf = txt.map((parts) => parts.join("")).filter((r) => /^v=spf1(\s|$)/i.test(r));
+  if (spf.length === 0)
+    return [fail(name, "no v=spf1 record", `Publish the TXT record "${wanted}" on ${domain}.`)];
+  if (spf.length > 1)
+    return [
+      fail(
+        name,
+        `${spf.length} v=spf1 records (receivers treat that as an error)`,
+        `Merge them into one: "${wanted}".`,
+      ),
+    ];
+  const record = spf[0]!;
+  const terms = record.toLowerCase().split(/\s+/);
+  const results: CheckResult[] = [];
+  if (terms.includes(m365SpfInclude)) results.push(pass(name, record));
+  else
+    results.push(
+      fail(name, `"${record}" lacks ${m365SpfInclude}`, `Add ${m365SpfInclude} before the all term.`),
+    );
+  if (options.needsIp) {
+    if (!options.staticIp)
+      results.push(
+        warn(
+          `spf ip ${domain}`,
+          "not checked: no static outbound IP given",
+          "Pass --static-ip <the STATIC_OUTBOUND_IP output of the deployment> to check the ip4: term.",
+        ),
+      );
+    else if (terms.some((t) => t === `ip4:${options.staticIp}` || t === `+ip4:${options.staticIp}`))
+      results.push(pass(`spf ip ${domain}`, `ip4:${options.staticIp} is authorized`));
+    else
+      results.push(
+        fail(
+          `spf ip ${domain}`,
+          `ip4:${options.staticIp} is missing; Direct Send and relay mail from that IP fails SPF`,
+          `Publish "${wanted}".`,
+        ),
+      );
+  }
+  return results;
+}

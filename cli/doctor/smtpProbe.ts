@@ -1,0 +1,151 @@
+import { connect as netConnect, type Socket } from "node:net";
+import { connect as tlsConnect, type TLSSocket } from "node:tls";
+
+/** One SMTP reply: its code and its lines' text (RFC 5321 4.2). */
+interface Reply {
+  code: number;
+  lines: string[];
+}
+
+/** What an SMTP endpoint offered, step by step; `error` says where the conversation stopped. */
+export interface SmtpProbe {
+  greeting?: string;
+  /** EHLO keywords before STARTTLS (upper case). */
+  extensions: string[];
+  startTls: boolean;
+  /** The negotiated protocol, e.g. `TLSv1.3`. */
+  tlsProtocol?: string;
+  /** AUTH mechanisms advertised after STARTTLS (upper case). */
+  authMechanisms: string[];
+  error?: string;
+}
+
+/** Reads SMTP replies from a socket, one complete (multi-line) reply at a time. */
+class ReplyReader {
+  private buffer = "";
+  private waiting: ((reply: Reply) => void) | undefined;
+  private failed: ((error: Error) => void) | undefined;
+  private readonly ready: Reply[] = [];
+
+  constructor(
+    private socket: Socket,
+    private readonly timeoutMs: number,
+  ) {
+    this.attach(socket);
+  }
+
+  attach(socket: Socket): void {
+    this.socket = socket;
+    socket.setEncoding("utf8");
+    socket.on("data", (chunk: string) => this.onData(chunk));
+    socket.on("error", (error) => this.failed?.(error));
+    socket.on("close", () => this.failed?.(new Error("connection closed")));
+  }
+
+  detach(): void {
+    this.socket.removeAllListeners("data");
+    this.socket.removeAllListeners("error");
+    this.socket.removeAllListeners("close");
+  }
+
+  private onData(chunk: string): void {
+    this.buffer += chunk;
+    let lines: string[] = [];
+    for (;;) {
+      const end = this.buffer.indexOf("\r\n");
+      if (end < 0) break;
+      const line = this.buffer.slice(0, end);
+      this.buffer = this.buffer.slice(end + 2);
+      lines.push(line);
+      if (line[3] !== "-") {
+        const reply = { code: Number(line.slice(0, 3)), lines: lines.map((l) => l.slice(4)) };
+        lines = [];
+        if (this.waiting) {
+          const resolve = this.waiting;
+          this.waiting = undefined;
+          resolve(reply);
+        } else this.ready.push(reply);
+      }
+    }
+  }
+
+  next(): Promise<Reply> {
+    const queued = this.ready.shift();
+    if (queued) return Promise.resolve(queued);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`no answer within ${this.timeoutMs} ms`)),
+        this.timeoutMs,
+      );
+      this.waiting = (reply) => {
+        clearTimeout(timer);
+        resolve(reply);
+      };
+      this.failed = (error) => {
+        clearTimeout(timer);
+        reject(error);
+      };
+    });
+  }
+
+  async command(line: string): Promise<Reply> {
+    this.socket.write(`${line}\r\n`);
+    return this.next();
+  }
+}
+
+const keywordsOf = (reply: Reply) => reply.lines.slice(1).map((l) => l.trim().toUpperCase());
+
+/**
+ * Talks to an SMTP endpoint as a client would, without sending mail: greeting, EHLO, STARTTLS (TLS 1.2 or
+ * later, certificate verified against the host name), EHLO again for the AUTH mechanisms, QUIT.
+ */
+export async function probeSmtp(host: string, port: number, timeoutMs = 5000): Promise<SmtpProbe> {
+  const probe: SmtpProbe = { extensions: [], startTls: false, authMechanisms: [] };
+  let socket: Socket | TLSSocket | undefined;
+  let plainSocket: Socket | undefined;
+  try {
+    socket = await new Promise<Socket>((resolve, reject) => {
+      const s = netConnect({ host, port, timeout: timeoutMs });
+      s.once("connect", () => resolve(s));
+      s.once("timeout", () => {
+        s.destroy();
+        reject(new Error(`no connection within ${timeoutMs} ms`));
+      });
+      s.once("error", reject);
+    });
+    plainSocket = socket;
+    const reader = new ReplyReader(socket, timeoutMs);
+    const greeting = await reader.next();
+    probe.greeting = `${greeting.code} ${greeting.lines[0] ?? ""}`;
+    if (greeting.code !== 220) throw new Error(`greeting was ${probe.greeting}`);
+    const ehlo = await reader.command("EHLO mailhook-doctor");
+    if (ehlo.code !== 250) throw new Error(`EHLO answered ${ehlo.code}`);
+    probe.extensions = keywordsOf(ehlo);
+    probe.startTls = probe.extensions.includes("STARTTLS");
+    if (!probe.startTls) return probe;
+    const ready = await reader.command("STARTTLS");
+    if (ready.code !== 220) throw new Error(`STARTTLS answered ${ready.code}`);
+    reader.detach();
+    const plain: Socket = socket;
+    socket = await new Promise<TLSSocket>((resolve, reject) => {
+      // Exchange Online requires TLS 1.2 or later (seed document, "TLS e altre opzioni di crittografia").
+      const s = tlsConnect({ socket: plain, servername: host, minVersion: "TLSv1.2" });
+      s.once("secureConnect", () => resolve(s));
+      s.once("error", reject);
+    });
+    probe.tlsProtocol = (socket as TLSSocket).getProtocol() ?? undefined;
+    reader.attach(socket);
+    const secured = await reader.command("EHLO mailhook-doctor");
+    const auth = keywordsOf(secured).find((k) => k.startsWith("AUTH ") || k.startsWith("AUTH="));
+    probe.authMechanisms = auth ? auth.slice(5).split(/\s+/).filter(Boolean) : [];
+    await reader.command("QUIT").catch(() => undefined);
+    return probe;
+  } catch (error) {
+    probe.error = error instanceof Error ? error.message : String(error);
+    return probe;
+  } finally {
+    socket?.destroy();
+    plainSocket?.destroy();
+  }
+}

@@ -1,0 +1,80 @@
+// Key Vault (RBAC mode) for MAILHOOK_CLIENTS and the transport secrets; app settings reference the secrets
+// (@Microsoft.KeyVault(...)), so they never appear in the site configuration.
+
+@description('Name of the key vault (3-24 characters).')
+param name string
+
+@description('Azure region.')
+param location string
+
+@description('Tags for the resources.')
+param tags object
+
+@description('Principal id of the Function App\'s managed identity.')
+param principalId string
+
+@secure()
+@description('MAILHOOK_CLIENTS JSON.')
+param mailhookClients string
+
+@secure()
+@description('ENTRA_CLIENT_SECRET; empty creates no secret.')
+param entraClientSecret string = ''
+
+@secure()
+@description('SMTP_PASSWORDS JSON; empty creates no secret.')
+param smtpPasswords string = ''
+
+resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
+  name: name
+  location: location
+  tags: tags
+  properties: {
+    tenantId: subscription().tenantId
+    sku: { family: 'A', name: 'standard' }
+    enableRbacAuthorization: true
+    enableSoftDelete: true
+    softDeleteRetentionInDays: 7
+    publicNetworkAccess: 'Enabled'
+  }
+}
+
+resource clients 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
+  parent: vault
+  name: 'mailhook-clients'
+  properties: { value: mailhookClients, contentType: 'application/json' }
+}
+
+resource entraSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(entraClientSecret)) {
+  parent: vault
+  name: 'entra-client-secret'
+  properties: { value: entraClientSecret }
+}
+
+resource smtpSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(smtpPasswords)) {
+  parent: vault
+  name: 'smtp-passwords'
+  properties: { value: smtpPasswords, contentType: 'application/json' }
+}
+
+// Key Vault Secrets User: read secret values, nothing else (no listing keys, no writing).
+var keyVaultSecretsUser = '4633458b-17de-408a-b874-0445c86b69e6'
+
+resource reader 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(vault.id, principalId, keyVaultSecretsUser)
+  scope: vault
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', keyVaultSecretsUser)
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+output name string = vault.name
+
+@description('The secret holding each setting; empty when the setting was not given.')
+output secretNames object = {
+  MAILHOOK_CLIENTS: clients.name
+  ENTRA_CLIENT_SECRET: empty(entraClientSecret) ? '' : 'entra-client-secret'
+  SMTP_PASSWORDS: empty(smtpPasswords) ? '' : 'smtp-passwords'
+}
