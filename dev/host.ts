@@ -4,6 +4,7 @@ import { ConfigError, loadConfig } from "../shared/config.js";
 import { dispatchMessage, failMessage } from "../shared/dispatch/dispatch.js";
 import { routes } from "../shared/http/routes.js";
 import { jsonLogger } from "../shared/log.js";
+import { purgeExpired } from "../shared/retention.js";
 import { readHostSettings } from "./hostSettings.js";
 import { serveRoutes } from "./httpServer.js";
 import { LocalQueueTrigger } from "./queueTrigger.js";
@@ -42,6 +43,14 @@ async function main(): Promise<void> {
     ),
   ];
   for (const trigger of triggers) trigger.start();
+  // The daily timer function (functions/purgeExpired.ts), hourly here.
+  const purge = setInterval(
+    () =>
+      purgeExpired({ ...services, log }).catch((error) =>
+        log.error("purge failed", { error: String(error) }),
+      ),
+    3600_000,
+  );
   log.info("local host listening", { url });
   process.send?.({ type: "ready", url });
 
@@ -49,6 +58,7 @@ async function main(): Promise<void> {
   const stop = async () => {
     if (stopping) return;
     stopping = true;
+    clearInterval(purge);
     server.close();
     server.closeAllConnections();
     await Promise.all(triggers.map((t) => t.stop()));

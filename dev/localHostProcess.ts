@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, fork, spawn } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -100,4 +100,52 @@ export async function waitForStatus(
     if (Date.now() > deadline) throw new Error(`message ${id} still ${record.status} after ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+export interface HostProcess {
+  url: string;
+  process: ChildProcess;
+  output(): string;
+  /** SIGKILL: no shutdown, as a crash or a scale-in would leave it. */
+  kill(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the Functions-like host alone (`dist/dev/host.js`), configured entirely by `env` (storage, clients,
+ * transports): what the chaos test kills and restarts while the storage and the providers stay up.
+ */
+export async function startHostProcess(env: Record<string, string>): Promise<HostProcess> {
+  const child = fork(join(projectRoot(), "dist", "dev", "host.js"), [], {
+    env: { ...process.env, PORT: "0", ...env },
+    stdio: ["ignore", "pipe", "pipe", "ipc"],
+  });
+  let output = "";
+  child.stdout?.on("data", (chunk) => {
+    output += chunk;
+  });
+  child.stderr?.on("data", (chunk) => {
+    output += chunk;
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    const onExit = (code: number | null) => reject(new Error(`host exited with code ${code}:\n${output}`));
+    child.once("exit", onExit);
+    child.on("message", (m: { type?: string; url?: string }) => {
+      if (m.type === "ready" && m.url) {
+        child.off("exit", onExit);
+        resolve(m.url);
+      }
+    });
+  });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  return {
+    url,
+    process: child,
+    output: () => output,
+    async kill() {
+      child.kill("SIGKILL");
+      await exited;
+    },
+    stop: () => stopChild(child, 10_000),
+  };
 }

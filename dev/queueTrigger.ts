@@ -5,8 +5,10 @@ import type { QueueSettings } from "./hostSettings.js";
 
 export type QueueHandler = (item: unknown, dequeueCount: number) => Promise<void>;
 
-// The Functions host holds a fetched message invisible for 10 minutes while its function runs.
-const leaseSeconds = 600;
+// A fetched message stays invisible while its function runs: the Functions host takes 10 minutes and renews;
+// the local host takes 30 s and renews every 10 s, so a killed host's messages come back within 30 s.
+const leaseSeconds = 30;
+const renewEveryMs = 10_000;
 
 /**
  * Polls a queue with the semantics of the Azure Functions queue trigger: base64 JSON decoded before the
@@ -72,35 +74,52 @@ export class LocalQueueTrigger {
   }
 
   private async process(message: DequeuedMessageItem): Promise<void> {
-    const { messageId, popReceipt, dequeueCount } = message;
+    const { messageId, dequeueCount } = message;
+    // Each renewal gives a new pop receipt; the latest one settles the message.
+    let popReceipt = message.popReceipt;
+    const renewal = setInterval(() => {
+      this.queue
+        .updateMessage(messageId, popReceipt, undefined, leaseSeconds)
+        .then((r) => {
+          if (r.popReceipt) popReceipt = r.popReceipt;
+        })
+        .catch(() => {});
+    }, renewEveryMs);
+    const settle = async (failed: boolean) => {
+      clearInterval(renewal);
+      if (!failed) await this.queue.deleteMessage(messageId, popReceipt);
+      else if (dequeueCount >= this.settings.maxDequeueCount)
+        await this.moveToPoison({ ...message, popReceipt });
+      else
+        await this.queue.updateMessage(
+          messageId,
+          popReceipt,
+          undefined,
+          this.settings.visibilityTimeout / 1000,
+        );
+    };
     try {
       // A message that already used up its budget (a crash mid-run, say) goes straight to poison.
       if (dequeueCount > this.settings.maxDequeueCount) {
-        await this.moveToPoison(message);
+        await settle(true);
         return;
       }
+      let failed = false;
       try {
         await this.handler(decode(message.messageText), dequeueCount);
       } catch (error) {
+        failed = true;
         this.log.warn("queue function failed", {
           queue: this.queue.name,
           queueMessageId: messageId,
           dequeueCount,
           error: error instanceof Error ? error.message : String(error),
         });
-        if (dequeueCount >= this.settings.maxDequeueCount) await this.moveToPoison(message);
-        else
-          await this.queue.updateMessage(
-            messageId,
-            popReceipt,
-            undefined,
-            this.settings.visibilityTimeout / 1000,
-          );
-        return;
       }
-      await this.queue.deleteMessage(messageId, popReceipt);
+      await settle(failed);
     } catch (error) {
       // Storage trouble: the lease runs out and the message comes back, as under the Functions host.
+      clearInterval(renewal);
       this.log.error("queue bookkeeping failed", {
         queue: this.queue.name,
         queueMessageId: messageId,

@@ -3,6 +3,8 @@ import type { Config } from "./config.js";
 import type { DispatchDeps } from "./dispatch/dispatch.js";
 import { ClientRegistry } from "./intake/auth.js";
 import type { Logger } from "./log.js";
+import { MailboxPacer } from "./pacing/pacer.js";
+import { AzureTablePacingStore } from "./pacing/tableStore.js";
 import type { Services } from "./services.js";
 import { azureStorage, type StorageNames } from "./storage/azure.js";
 import { type Clock, systemClock } from "./storage/ports.js";
@@ -16,18 +18,21 @@ export interface ComposeOptions {
 
 /** The composition root: real adapters built from validated configuration. */
 export async function composeServices(config: Config, options: ComposeOptions = {}) {
-  const storage = azureStorage(config.storageConnection, options.storageNames);
+  const storage = azureStorage(config.storage, options.storageNames);
   await storage.ensure();
   const transports = buildTransports(config);
   const clients = new ClientRegistry(config.clients);
+  const clock = options.clock ?? systemClock;
   const services: Services = {
     config,
     clients,
     messages: storage.messages,
     statuses: storage.statuses,
     queue: storage.queue,
+    idempotency: storage.idempotency,
     transports,
-    clock: options.clock ?? systemClock,
+    pacer: new MailboxPacer(new AzureTablePacingStore(storage.pacingTable), config.pacing, clock),
+    clock,
     newId: randomUUID,
   };
   const dispatchDeps = (log: Logger): DispatchDeps => ({

@@ -49,6 +49,29 @@ const hostName = z.string().refine((host) => isIP(host) === 0, {
   message: "must be a DNS name, not an IP address (Microsoft 365 endpoints change addresses)",
 });
 
+/**
+ * `MX_ENDPOINT`: the tenant's MX host (contoso-com.mail.protection.outlook.com), optionally `host:port`;
+ * the port defaults to 25, the only one Direct Send and relay connectors listen on (another port is for tests).
+ */
+const mxEndpoint = z
+  .string()
+  .regex(/^[^:\s]+(:\d{1,5})?$/, "must be host or host:port")
+  .transform((value) => {
+    const [host = "", port = "25"] = value.split(":");
+    return { host, port: Number(port) };
+  })
+  .pipe(
+    z.object({
+      host: hostName,
+      port: z
+        .number()
+        .int()
+        .min(1)
+        .max(65535)
+        .refine((port) => port !== 465, { message: "465 (implicit TLS) is not supported by Microsoft 365" }),
+    }),
+  );
+
 const smtpPort = z.coerce
   .number()
   .int()
@@ -60,7 +83,17 @@ const smtpPort = z.coerce
 
 const envSchema = z
   .object({
-    AzureWebJobsStorage: z.string().min(1, "is required (a storage connection string)"),
+    AzureWebJobsStorage: z.string().min(1).optional(),
+    // Identity-based storage, as Azure Functions names it: the account (or each service's URI) and,
+    // for a user-assigned managed identity, its client id.
+    AzureWebJobsStorage__accountName: z
+      .string()
+      .regex(/^[a-z0-9]{3,24}$/, "must be a storage account name")
+      .optional(),
+    AzureWebJobsStorage__blobServiceUri: z.url({ protocol: /^https$/ }).optional(),
+    AzureWebJobsStorage__queueServiceUri: z.url({ protocol: /^https$/ }).optional(),
+    AzureWebJobsStorage__tableServiceUri: z.url({ protocol: /^https$/ }).optional(),
+    AzureWebJobsStorage__clientId: z.string().min(1).optional(),
     MAILHOOK_CLIENTS: jsonText(
       z
         .array(clientSchema)
@@ -84,7 +117,7 @@ const envSchema = z
     SMTP_PORT: smtpPort.default(587),
     SMTP_AUTH: z.enum(["oauth2", "basic"]).default("oauth2"),
     SMTP_PASSWORDS: jsonText(z.record(z.string(), z.string().min(1))).optional(),
-    MX_ENDPOINT: hostName.optional(),
+    MX_ENDPOINT: mxEndpoint.optional(),
     ACCEPTED_DOMAINS: z
       .string()
       .transform((list) =>
@@ -100,6 +133,23 @@ const envSchema = z
     MAILBOX_RECIPIENTS_PER_DAY: positiveInt(10_000),
     MAX_RECIPIENTS_PER_MESSAGE: positiveInt(500),
     MAX_MESSAGE_BYTES: positiveInt(35 * 1024 * 1024),
+    STATUS_RETENTION_DAYS: positiveInt(30),
+    FAILED_MESSAGE_RETENTION_DAYS: positiveInt(7),
+    MAILBOX_MESSAGE_WINDOW_SECONDS: positiveInt(60),
+    MAILBOX_CONCURRENCY: z.coerce.number().int().positive().optional(),
+    MAILBOX_LIMITS: jsonText(
+      z.record(
+        z.string(),
+        z.strictObject({
+          messagesPerMinute: z.number().int().positive().optional(),
+          recipientsPerDay: z.number().int().positive().optional(),
+          concurrency: z.number().int().positive().optional(),
+        }),
+      ),
+    ).optional(),
+    PACING_SAFETY_MARGIN_PERCENT: z.coerce.number().min(0).max(90).default(0),
+    PACING_CLOCK_SKEW_MS: z.coerce.number().int().nonnegative().default(1000),
+    PACING_LEASE_SECONDS: positiveInt(300),
   })
   .superRefine((env, ctx) => {
     const uses = (t: TransportName) => env.MAILHOOK_CLIENTS.some((c) => c.transport === t);
@@ -127,9 +177,14 @@ const envSchema = z
     }
   });
 
+/** Where messages, queues and status records live: a connection string, or service URIs with a managed identity. */
+export type StorageSettings =
+  | { kind: "connectionString"; connectionString: string }
+  | { kind: "identity"; blobUri: string; queueUri: string; tableUri: string; clientId?: string };
+
 /** Validated settings; built once at start-up and passed down. */
 export interface Config {
-  storageConnection: string;
+  storage: StorageSettings;
   clients: Client[];
   entra?: {
     tenantId: string;
@@ -140,7 +195,8 @@ export interface Config {
   };
   graphEndpoint: string;
   smtp: { host: string; port: number; auth: "oauth2" | "basic"; passwords: Record<string, string> };
-  mx?: { endpoint: string; acceptedDomains: string[]; relayClientCertificatePath?: string };
+  /** Direct Send and relay: the tenant's MX endpoint (`endpoint` is its host name; `port` 25 unless set). */
+  mx?: { endpoint: string; port: number; acceptedDomains: string[]; relayClientCertificatePath?: string };
   limits: {
     /** Exchange Online: 30 messages per rolling minute per sending mailbox. */
     messagesPerMinute: number;
@@ -150,6 +206,34 @@ export interface Config {
     recipientsPerMessage: number;
     /** Exchange Online default: 35 MB per message. */
     messageBytes: number;
+  };
+  /** How long what is stored is kept (shared/retention.ts). */
+  retention: {
+    /** Status records of final messages (sent, failed, cancelled), after their last change. */
+    statusMs: number;
+    /** The content of failed messages, kept so they can be retried. */
+    failedMessageMs: number;
+  };
+  /** How dispatchers pace each sending mailbox (shared/pacing). */
+  pacing: {
+    /** Messages in any rolling `messageWindowMs` (Exchange Online: 30 per 60 s). */
+    messagesPerWindow: number;
+    messageWindowMs: number;
+    /** Recipients in any rolling 24 hours (Exchange Online: 10,000). */
+    recipientsPerWindow: number;
+    /** Concurrent sends per mailbox; unset: 4 for graph (Graph's limit), 3 otherwise (SMTP AUTH's limit). */
+    concurrency?: number;
+    /** Per-mailbox overrides, keyed by lower-case address. */
+    mailboxes: Record<
+      string,
+      { messagesPerWindow?: number; recipientsPerWindow?: number; concurrency?: number }
+    >;
+    /** Percentage taken off the message and recipient limits, for mailboxes that also send elsewhere. */
+    safetyMarginPercent: number;
+    /** Largest clock difference between two instances; every window is lengthened by it. */
+    clockSkewMs: number;
+    /** How long a reservation whose dispatcher never reported back (a crash) stays in flight. */
+    leaseMs: number;
   };
 }
 
@@ -166,18 +250,42 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     Object.entries(env).filter(([, value]) => value !== undefined && value !== ""),
   );
   const parsed = envSchema.safeParse(present);
-  if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((issue) => {
+  // Checked outside the schema so it is reported even when other settings are invalid too.
+  const storageProblems =
+    present.AzureWebJobsStorage ||
+    present.AzureWebJobsStorage__accountName ||
+    (present.AzureWebJobsStorage__blobServiceUri &&
+      present.AzureWebJobsStorage__queueServiceUri &&
+      present.AzureWebJobsStorage__tableServiceUri)
+      ? []
+      : [
+          "AzureWebJobsStorage: is required: a storage connection string, or AzureWebJobsStorage__accountName " +
+            "(or the three AzureWebJobsStorage__{blob,queue,table}ServiceUri settings) for identity-based access",
+        ];
+  if (!parsed.success || storageProblems.length > 0) {
+    throw new ConfigError([
+      ...storageProblems,
+      ...(parsed.error?.issues ?? []).map((issue) => {
         const [name, ...rest] = issue.path.map(String);
         const where = rest.length > 0 ? `${name} [${rest.join(".")}]` : (name ?? "settings");
         return `${where}: ${issue.message}`;
       }),
-    );
+    ]);
   }
   const e = parsed.data;
   return {
-    storageConnection: e.AzureWebJobsStorage,
+    storage: e.AzureWebJobsStorage
+      ? { kind: "connectionString", connectionString: e.AzureWebJobsStorage }
+      : {
+          kind: "identity",
+          blobUri:
+            e.AzureWebJobsStorage__blobServiceUri ?? serviceUri(e.AzureWebJobsStorage__accountName, "blob"),
+          queueUri:
+            e.AzureWebJobsStorage__queueServiceUri ?? serviceUri(e.AzureWebJobsStorage__accountName, "queue"),
+          tableUri:
+            e.AzureWebJobsStorage__tableServiceUri ?? serviceUri(e.AzureWebJobsStorage__accountName, "table"),
+          clientId: e.AzureWebJobsStorage__clientId,
+        },
     clients: e.MAILHOOK_CLIENTS,
     ...(e.ENTRA_TENANT_ID && e.ENTRA_CLIENT_ID
       ? {
@@ -195,17 +303,47 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     ...(e.MX_ENDPOINT && e.ACCEPTED_DOMAINS
       ? {
           mx: {
-            endpoint: e.MX_ENDPOINT,
+            endpoint: e.MX_ENDPOINT.host,
+            port: e.MX_ENDPOINT.port,
             acceptedDomains: e.ACCEPTED_DOMAINS,
             relayClientCertificatePath: e.RELAY_CLIENT_CERTIFICATE_PATH,
           },
         }
       : {}),
+    retention: {
+      statusMs: e.STATUS_RETENTION_DAYS * dayMs,
+      failedMessageMs: e.FAILED_MESSAGE_RETENTION_DAYS * dayMs,
+    },
     limits: {
       messagesPerMinute: e.MAILBOX_MESSAGES_PER_MINUTE,
       recipientsPerDay: e.MAILBOX_RECIPIENTS_PER_DAY,
       recipientsPerMessage: e.MAX_RECIPIENTS_PER_MESSAGE,
       messageBytes: e.MAX_MESSAGE_BYTES,
     },
+    pacing: {
+      messagesPerWindow: e.MAILBOX_MESSAGES_PER_MINUTE,
+      messageWindowMs: e.MAILBOX_MESSAGE_WINDOW_SECONDS * 1000,
+      recipientsPerWindow: e.MAILBOX_RECIPIENTS_PER_DAY,
+      concurrency: e.MAILBOX_CONCURRENCY,
+      mailboxes: Object.fromEntries(
+        Object.entries(e.MAILBOX_LIMITS ?? {}).map(([mailbox, o]) => [
+          mailbox.toLowerCase(),
+          {
+            messagesPerWindow: o.messagesPerMinute,
+            recipientsPerWindow: o.recipientsPerDay,
+            concurrency: o.concurrency,
+          },
+        ]),
+      ),
+      safetyMarginPercent: e.PACING_SAFETY_MARGIN_PERCENT,
+      clockSkewMs: e.PACING_CLOCK_SKEW_MS,
+      leaseMs: e.PACING_LEASE_SECONDS * 1000,
+    },
   };
+}
+
+const dayMs = 24 * 3600 * 1000;
+
+function serviceUri(account: string | undefined, service: "blob" | "queue" | "table"): string {
+  return `https://${account}.${service}.core.windows.net`;
 }

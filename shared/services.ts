@@ -1,5 +1,7 @@
 import type { Config, TransportName } from "./config.js";
 import type { ClientRegistry } from "./intake/auth.js";
+import type { IdempotencyStore } from "./intake/idempotency.js";
+import type { MailboxPacer } from "./pacing/pacer.js";
 import type { Clock, MessageStore, OutboundQueue, StatusStore } from "./storage/ports.js";
 import type { Transport } from "./transport/transport.js";
 
@@ -10,7 +12,11 @@ export interface Services {
   messages: MessageStore;
   statuses: StatusStore;
   queue: OutboundQueue;
+  /** `Idempotency-Key` claims per client. */
+  idempotency: IdempotencyStore;
   transports: ReadonlyMap<TransportName, Transport>;
+  /** Shared pacing of every sending mailbox (Exchange Online's limits). */
+  pacer: MailboxPacer;
   clock: Clock;
   newId(): string;
 }

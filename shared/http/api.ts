@@ -1,6 +1,7 @@
 import type { ReadableStream } from "node:stream/web";
+import type { z } from "zod";
 import type { Logger } from "../log.js";
-import { ProblemError } from "../problem.js";
+import { type ProblemKind, ProblemError } from "../problem.js";
 import type { Services } from "../services.js";
 
 /** The part of an HTTP request handlers use; Azure Functions' HttpRequest and the local host both provide it. */
@@ -20,12 +21,49 @@ export interface ApiResponse {
 
 export type Handler = (request: ApiRequest, services: Services, log: Logger) => Promise<ApiResponse>;
 
+/** One documented response of an operation. */
+export interface ResponseDoc {
+  description: string;
+  /** The JSON body's schema (output side); none for an empty body. */
+  schema?: z.ZodType;
+  /** Response headers worth documenting (e.g. `Location`), with what they hold. */
+  headers?: Record<string, string>;
+}
+
+/**
+ * What the OpenAPI document (`GET /api/v1/openapi.json`) and the Power Automate connector say about a route,
+ * kept beside the handler and built from the zod schemas it validates with (see `shared/http/openapi.ts`).
+ */
+export interface RouteDoc {
+  /** Stable operation id; also the connector's operation id. */
+  operationId: string;
+  /** Short name shown as the connector action, e.g. "Send an email". */
+  summary: string;
+  description: string;
+  /** False for the few routes that need no API key (health, the OpenAPI document). */
+  requiresKey: boolean;
+  /** Path parameters named in the route template. */
+  pathParams?: Record<string, { description: string; schema: z.ZodType }>;
+  /** Request headers the operation reads (beyond authentication). */
+  requestHeaders?: Record<string, { description: string; schema: z.ZodType }>;
+  /** The request body schema (input side) by media type. */
+  requestBody?: { "application/json"?: z.ZodType; "multipart/form-data"?: z.ZodType };
+  /** Successful responses by status code. */
+  responses: Record<number, ResponseDoc>;
+  /** Problem kinds (RFC 9457 answers) the operation can give besides 401 and 500. */
+  problems?: ProblemKind[];
+  /** False to leave the operation out of the Power Automate connector. */
+  connector?: boolean;
+}
+
 /** One API operation: its Functions name, methods, route template (Functions syntax) and handler. */
 export interface Route {
   name: string;
   methods: ("GET" | "POST" | "DELETE")[];
   route: string;
   handler: Handler;
+  /** Documentation; every route in the table has it (test/unit/openapi-document.test.ts checks). */
+  doc?: RouteDoc;
 }
 
 export function jsonResponse(

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { Client } from "../config.js";
 import { ProblemError } from "../problem.js";
+import { AuthFailureLimiter, sourceOf } from "./authFailures.js";
 
 export function sha256Hex(key: string): string {
   return createHash("sha256").update(key, "utf8").digest("hex");
@@ -28,7 +29,11 @@ export function apiKeyFrom(headers: Headers): string | undefined {
 export class ClientRegistry {
   private readonly hashes: { client: Client; hash: Buffer }[];
 
-  constructor(readonly clients: readonly Client[]) {
+  constructor(
+    readonly clients: readonly Client[],
+    private readonly failures = new AuthFailureLimiter(),
+    private readonly nowMs: () => number = Date.now,
+  ) {
     this.hashes = clients.map((client) => ({ client, hash: Buffer.from(client.keySha256, "hex") }));
   }
 
@@ -42,11 +47,21 @@ export class ClientRegistry {
     return found;
   }
 
-  /** The caller of a request, or a 401 that does not say whether a client exists. */
+  /**
+   * The caller of a request, or a 401 that does not say whether a client exists; a source that keeps
+   * failing gets 429 with Retry-After instead (a valid key still works from there).
+   */
   authenticate(headers: Headers): Client {
     const key = apiKeyFrom(headers);
     const client = key === undefined ? undefined : this.find(key);
     if (!client) {
+      const waitMs = this.failures.fail(sourceOf(headers), this.nowMs());
+      if (waitMs > 0) {
+        const seconds = Math.ceil(waitMs / 1000);
+        throw new ProblemError("rateLimited", `Too many failed authentications; try again in ${seconds} s.`, {
+          headers: { "Retry-After": String(seconds) },
+        });
+      }
       throw new ProblemError(
         "unauthorized",
         "Send an API key as 'Authorization: Bearer <key>' or 'x-api-key'.",

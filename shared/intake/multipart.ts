@@ -62,7 +62,8 @@ export async function readMultipart(
   };
 
   const parsed = new Promise<void>((resolve, reject) => {
-    parser.on("field", (name, value, info) => {
+    // busboy reports a part with an empty name (name="") as undefined.
+    parser.on("field", (name = "", value, info) => {
       if (info.valueTruncated) {
         reject(
           new ProblemError("tooLarge", `Form field ${name} is longer than 1 MiB.`, {
@@ -73,7 +74,7 @@ export async function readMultipart(
       }
       fields.set(name, [...(fields.get(name) ?? []), value]);
     });
-    parser.on("file", (fieldName, stream, info) => {
+    parser.on("file", (fieldName = "", stream, info) => {
       const index = uploads.length;
       const meter = new ByteMeter(countAttachmentBytes);
       meters.push(meter);

@@ -14,12 +14,7 @@ const headerSafe = (what: string, max: number) =>
 const mailboxList = z
   .union([
     z.array(z.unknown()),
-    z.string().transform((list) =>
-      list
-        .split(/[,;]/)
-        .map(trimSpaces)
-        .filter(Boolean),
-    ),
+    z.string().transform((list) => list.split(/[,;]/).map(trimSpaces).filter(Boolean)),
   ])
   .pipe(z.array(mailboxSchema));
 

@@ -77,6 +77,9 @@ export function transition(
   };
 }
 
+/** What the API shows of a status record. */
+export const publicStatusSchema = statusRecordSchema.omit({ v: true, clientId: true, hasBlobs: true });
+
 /** The status record as the API shows it. */
 export function publicView(record: StatusRecord) {
   const { v: _v, clientId: _clientId, hasBlobs: _hasBlobs, ...visible } = record;

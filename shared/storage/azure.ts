@@ -1,9 +1,25 @@
+import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
-import { RestError, TableClient, type TableEntity } from "@azure/data-tables";
+import { odata, RestError, TableClient, type TableEntity } from "@azure/data-tables";
+import { DefaultAzureCredential, ManagedIdentityCredential } from "@azure/identity";
 import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
 import { type QueueClient, QueueServiceClient } from "@azure/storage-queue";
-import { type StatusRecord, statusRecordSchema } from "../status/record.js";
-import { type MessageStore, type OutboundQueue, StatusConflictError, type StatusStore } from "./ports.js";
+import type { StorageSettings } from "../config.js";
+import {
+  type IdempotencyRecord,
+  type IdempotencyStore,
+  idempotencyRecordSchema,
+  isLive,
+} from "../intake/idempotency.js";
+import { type MessageStatus, type StatusRecord, statusRecordSchema } from "../status/record.js";
+import {
+  type MessageStore,
+  type OutboundQueue,
+  StatusConflictError,
+  type StatusPage,
+  type StatusQuery,
+  type StatusStore,
+} from "./ports.js";
 
 /** The storage names; fixed in production, unique per test. */
 export interface StorageNames {
@@ -11,6 +27,10 @@ export interface StorageNames {
   poisonQueue: string;
   container: string;
   table: string;
+  /** Pacing state, one entity per sending mailbox (shared/pacing). */
+  pacing: string;
+  /** Idempotency keys per client, kept 24 h. */
+  idempotency: string;
 }
 
 export const defaultStorageNames: StorageNames = {
@@ -18,6 +38,8 @@ export const defaultStorageNames: StorageNames = {
   poisonQueue: "mailhook-outbound-poison",
   container: "mailhook-messages",
   table: "messages",
+  pacing: "pacing",
+  idempotency: "idempotency",
 };
 
 // Queue visibility timeouts are capped at 7 days; longer waits re-enqueue (chained) on arrival.
@@ -90,6 +112,38 @@ export class AzureTableStatusStore implements StatusStore {
     }
   }
 
+  async listStale(status: MessageStatus, before: Date, limit: number): Promise<StatusRecord[]> {
+    // A cross-partition scan on the entity's own last-modified time: fine for a daily clean-up.
+    const filter = odata`status eq ${status} and Timestamp lt ${before}`;
+    const pages = this.table
+      .listEntities<StatusEntity>({ queryOptions: { filter } })
+      .byPage({ maxPageSize: limit });
+    for await (const page of pages) {
+      return page.map((entity) => statusRecordSchema.parse(JSON.parse(entity.record)));
+    }
+    return [];
+  }
+
+  async delete(clientId: string, id: string): Promise<void> {
+    await this.table.deleteEntity(clientId, id).catch(ignoreNotFound);
+  }
+
+  async list(clientId: string, query: StatusQuery): Promise<StatusPage> {
+    const filter = query.status
+      ? odata`PartitionKey eq ${clientId} and status eq ${query.status}`
+      : odata`PartitionKey eq ${clientId}`;
+    const pages = this.table
+      .listEntities<StatusEntity>({ queryOptions: { filter } })
+      .byPage({ maxPageSize: query.limit, continuationToken: query.continuationToken });
+    for await (const page of pages) {
+      return {
+        records: page.map((entity) => statusRecordSchema.parse(JSON.parse(entity.record))),
+        ...(page.continuationToken ? { continuationToken: page.continuationToken } : {}),
+      };
+    }
+    return { records: [] };
+  }
+
   private async read(
     clientId: string,
     id: string,
@@ -125,19 +179,47 @@ export class AzureOutboundQueue implements OutboundQueue {
   }
 }
 
+/** A row already deleted (404) or renewed by a new claim (412) is not ours to delete. */
+function ignoreStale(error: unknown): void {
+  if (error instanceof RestError && (error.statusCode === 404 || error.statusCode === 412)) return;
+  throw error;
+}
+
 function ignoreNotFound(error: unknown): void {
   if (error instanceof Error && "statusCode" in error && error.statusCode === 404) return;
   throw error;
 }
 
 /** The real storage clients for one connection string. */
-export function azureStorage(connection: string, names: StorageNames = defaultStorageNames) {
-  const blobService = BlobServiceClient.fromConnectionString(connection);
-  const queueService = QueueServiceClient.fromConnectionString(connection);
+/** The Blob and Queue service clients and a Table client factory, from a connection string or a managed identity. */
+function storageClients(settings: StorageSettings) {
+  if (settings.kind === "identity") {
+    // A user-assigned identity names its client id; otherwise the platform's default identity chain.
+    const credential = settings.clientId
+      ? new ManagedIdentityCredential({ clientId: settings.clientId })
+      : new DefaultAzureCredential();
+    return {
+      blobService: new BlobServiceClient(settings.blobUri, credential),
+      queueService: new QueueServiceClient(settings.queueUri, credential),
+      tableClient: (name: string) => new TableClient(settings.tableUri, name, credential),
+    };
+  }
+  const connection = settings.connectionString;
   // Plain HTTP is allowed for the loopback emulator only (Azurite); anything else must be HTTPS.
-  const table = TableClient.fromConnectionString(connection, names.table, {
-    allowInsecureConnection: /TableEndpoint=http:\/\/(127\.0\.0\.1|localhost)[:/]/i.test(connection),
-  });
+  const allowInsecureConnection = /TableEndpoint=http:\/\/(127\.0\.0\.1|localhost)[:/]/i.test(connection);
+  return {
+    blobService: BlobServiceClient.fromConnectionString(connection),
+    queueService: QueueServiceClient.fromConnectionString(connection),
+    tableClient: (name: string) =>
+      TableClient.fromConnectionString(connection, name, { allowInsecureConnection }),
+  };
+}
+
+export function azureStorage(settings: StorageSettings, names: StorageNames = defaultStorageNames) {
+  const { blobService, queueService, tableClient } = storageClients(settings);
+  const table = tableClient(names.table);
+  const pacingTable = tableClient(names.pacing);
+  const idempotencyTable = tableClient(names.idempotency);
   const container = blobService.getContainerClient(names.container);
   const queue = queueService.getQueueClient(names.queue);
   const poisonQueue = queueService.getQueueClient(names.poisonQueue);
@@ -150,6 +232,9 @@ export function azureStorage(connection: string, names: StorageNames = defaultSt
     messages: new AzureBlobMessageStore(container),
     statuses: new AzureTableStatusStore(table),
     queue: new AzureOutboundQueue(queue),
+    idempotency: new AzureTableIdempotencyStore(idempotencyTable),
+    /** The pacing table; shared/pacing wraps it in its store. */
+    pacingTable,
     /** Creates what is missing (Bicep declares them in Azure; Azurite starts empty). */
     async ensure(): Promise<void> {
       await Promise.all([
@@ -157,9 +242,86 @@ export function azureStorage(connection: string, names: StorageNames = defaultSt
         queue.createIfNotExists(),
         poisonQueue.createIfNotExists(),
         table.createTable(),
+        pacingTable.createTable(),
+        idempotencyTable.createTable(),
       ]);
     },
   };
 }
 
 export type AzureStorage = ReturnType<typeof azureStorage>;
+
+type IdempotencyEntity = TableEntity<{ record: string }>;
+
+/** Idempotency keys in a Table: partition = client, row = SHA-256 of the key (keys may hold characters rows cannot). */
+export class AzureTableIdempotencyStore implements IdempotencyStore {
+  constructor(private readonly table: TableClient) {}
+
+  async claim(
+    clientId: string,
+    key: string,
+    record: IdempotencyRecord,
+    now: Date,
+  ): Promise<IdempotencyRecord> {
+    const entity: IdempotencyEntity = {
+      partitionKey: clientId,
+      rowKey: rowKeyOf(key),
+      record: JSON.stringify(record),
+    };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.table.createEntity(entity);
+        return record;
+      } catch (error) {
+        if (!(error instanceof RestError && error.statusCode === 409)) throw error;
+      }
+      const held = await this.table.getEntity<IdempotencyEntity>(clientId, entity.rowKey).catch((error) => {
+        if (error instanceof RestError && error.statusCode === 404) return undefined;
+        throw error;
+      });
+      if (held) {
+        const heldRecord = idempotencyRecordSchema.parse(JSON.parse(held.record));
+        if (isLive(heldRecord, now)) return heldRecord;
+        // An expired claim: take it over, unless another request does so first (412), then look again.
+        try {
+          await this.table.updateEntity(entity, "Replace", { etag: held.etag });
+          return record;
+        } catch (error) {
+          if (!(error instanceof RestError && error.statusCode === 412)) throw error;
+        }
+      }
+      if (attempt >= 5) throw new Error(`idempotency key contention for client ${clientId}`);
+    }
+  }
+
+  async purgeBefore(before: Date, limit: number): Promise<number> {
+    const filter = odata`Timestamp lt ${before}`;
+    let purged = 0;
+    for await (const page of this.table
+      .listEntities({ queryOptions: { filter } })
+      .byPage({ maxPageSize: limit })) {
+      for (const { partitionKey = "", rowKey = "", etag } of page) {
+        await this.table.deleteEntity(partitionKey, rowKey, { etag }).catch(ignoreStale);
+        purged++;
+      }
+      break;
+    }
+    return purged;
+  }
+
+  async release(clientId: string, key: string, messageId: string): Promise<void> {
+    const rowKey = rowKeyOf(key);
+    try {
+      const held = await this.table.getEntity<IdempotencyEntity>(clientId, rowKey);
+      if (idempotencyRecordSchema.parse(JSON.parse(held.record)).messageId !== messageId) return;
+      await this.table.deleteEntity(clientId, rowKey, { etag: held.etag });
+    } catch (error) {
+      if (error instanceof RestError && (error.statusCode === 404 || error.statusCode === 412)) return;
+      throw error;
+    }
+  }
+}
+
+function rowKeyOf(key: string): string {
+  return createHash("sha256").update(key, "utf8").digest("hex");
+}

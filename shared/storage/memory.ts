@@ -1,7 +1,14 @@
 import { Readable } from "node:stream";
 import { buffer } from "node:stream/consumers";
-import type { StatusRecord } from "../status/record.js";
-import { type MessageStore, type OutboundQueue, StatusConflictError, type StatusStore } from "./ports.js";
+import type { MessageStatus, StatusRecord } from "../status/record.js";
+import {
+  type MessageStore,
+  type OutboundQueue,
+  StatusConflictError,
+  type StatusPage,
+  type StatusQuery,
+  type StatusStore,
+} from "./ports.js";
 
 /** In-memory MessageStore for unit tests; passes the same contract suite as the Blob adapter. */
 export class MemoryMessageStore implements MessageStore {
@@ -54,6 +61,29 @@ export class MemoryStatusStore implements StatusStore {
     if (!next) return current;
     this.records.set(`${clientId}/${id}`, structuredClone(next));
     return structuredClone(next);
+  }
+
+  async listStale(status: MessageStatus, before: Date, limit: number): Promise<StatusRecord[]> {
+    return [...this.records.values()]
+      .filter((r) => r.status === status && Date.parse(r.updatedAt) < before.getTime())
+      .slice(0, limit)
+      .map((r) => structuredClone(r));
+  }
+
+  async delete(clientId: string, id: string): Promise<void> {
+    this.records.delete(`${clientId}/${id}`);
+  }
+
+  async list(clientId: string, query: StatusQuery): Promise<StatusPage> {
+    const matching = [...this.records.values()]
+      .filter((r) => r.clientId === clientId && (!query.status || r.status === query.status))
+      .sort((a, b) => (a.id < b.id ? -1 : 1));
+    const start = Number(query.continuationToken ?? 0);
+    const end = start + query.limit;
+    return {
+      records: matching.slice(start, end).map((r) => structuredClone(r)),
+      ...(end < matching.length ? { continuationToken: String(end) } : {}),
+    };
   }
 }
 

@@ -1,5 +1,5 @@
 import type { Readable } from "node:stream";
-import type { StatusRecord } from "../status/record.js";
+import type { MessageStatus, StatusRecord } from "../status/record.js";
 
 /** Message bytes too large for a queue message: bodies and attachments, under `{id}/...`. */
 export interface MessageStore {
@@ -34,6 +34,23 @@ export interface StatusStore {
     id: string,
     change: (current: StatusRecord) => StatusRecord | undefined,
   ): Promise<StatusRecord | undefined>;
+  /** One page of a client's records, optionally of one status; `continuationToken` fetches the next page. */
+  list(clientId: string, query: StatusQuery): Promise<StatusPage>;
+  /** Up to `limit` records of any client in `status`, last changed before `before` (for retention). */
+  listStale(status: MessageStatus, before: Date, limit: number): Promise<StatusRecord[]>;
+  delete(clientId: string, id: string): Promise<void>;
+}
+
+export interface StatusQuery {
+  status?: MessageStatus;
+  /** Page size, 1 to 100. */
+  limit: number;
+  continuationToken?: string;
+}
+
+export interface StatusPage {
+  records: StatusRecord[];
+  continuationToken?: string;
 }
 
 /** The outbound queue: carries queue envelopes to the dispatcher. */

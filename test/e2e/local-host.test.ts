@@ -74,11 +74,31 @@ describe("the local host, end to end", () => {
     expect(mail.attachments[0]?.content.equals(csv)).toBe(true);
   });
 
+  it("never logs a key, a body or attachment bytes", async () => {
+    // The banner prints the development key on purpose; everything after it is the host's JSON log.
+    const logLines = host
+      .output()
+      .split("\n")
+      .filter((line) => line.startsWith("{"));
+    expect(logLines.some((line) => line.includes('"message accepted"'))).toBe(true);
+    const log = logLines.join("\n");
+    for (const secret of [
+      host.devKey,
+      "Scanned document attached.",
+      "Invoice <b>42</b>",
+      "id,amount",
+      Buffer.from("id,amount\n1,42.00\n").toString("base64"),
+      "%PDF-1.7",
+    ]) {
+      expect(log).not.toContain(secret);
+    }
+  });
+
   it("answers problem+json for unknown routes, wrong methods and missing keys", async () => {
     const unknown = await fetch(`${host.url}/api/v1/nothing`);
     expect(unknown.status).toBe(404);
     expect(unknown.headers.get("content-type")).toMatch(/^application\/problem\+json/);
-    const wrongMethod = await fetch(`${host.url}/api/v1/messages`, { method: "GET" });
+    const wrongMethod = await fetch(`${host.url}/api/v1/messages`, { method: "PUT" });
     expect(wrongMethod.status).toBe(405);
     const noKey = await fetch(`${host.url}/api/v1/messages/abc`);
     expect(noKey.status).toBe(401);

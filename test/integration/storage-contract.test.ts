@@ -36,7 +36,10 @@ const suites: [string, () => Promise<Adapters>][] = [
   [
     "azure",
     async () => {
-      const storage = azureStorage(storageConnection(), uniqueStorageNames());
+      const storage = azureStorage(
+        { kind: "connectionString", connectionString: storageConnection() },
+        uniqueStorageNames(),
+      );
       await storage.ensure();
       return storage;
     },

@@ -18,6 +18,8 @@ export function uniqueStorageNames(): StorageNames {
     poisonQueue: `out-${suffix}-poison`,
     container: `msg-${suffix}`,
     table: `status${suffix}`,
+    pacing: `pacing${suffix}`,
+    idempotency: `idem${suffix}`,
   };
 }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { apiKeyFrom, ClientRegistry, sha256Hex } from "../../shared/intake/auth.js";
+import { AuthFailureLimiter } from "../../shared/intake/authFailures.js";
 import { ProblemError } from "../../shared/problem.js";
 
 const basic = (user: string, password: string) =>
@@ -44,5 +45,40 @@ describe("API keys", () => {
     };
     expect(problem({ authorization: "Bearer nope" })).toBe(problem({}));
     expect(problem({})).toContain('"status":401');
+  });
+});
+
+describe("failed authentication", () => {
+  it("is limited per source: 401 up to the limit, then 429 with Retry-After, while a valid key still works", () => {
+    let now = 1_000_000;
+    const limited = new ClientRegistry(
+      [{ id: "scanner", keySha256: sha256Hex("good"), senders: ["*@contoso.com"], transport: "smtp" }],
+      new AuthFailureLimiter(3, 60_000),
+      () => now,
+    );
+    const attempt = (key: string, source: string) => {
+      try {
+        return limited.authenticate(
+          new Headers({ authorization: `Bearer ${key}`, "x-forwarded-for": source }),
+        ).id;
+      } catch (error) {
+        return error instanceof ProblemError
+          ? `${error.status} ${error.headers["Retry-After"] ?? ""}`.trim()
+          : "?";
+      }
+    };
+    expect([1, 2, 3].map(() => attempt("bad", "203.0.113.7:5000"))).toEqual(["401", "401", "401"]);
+    expect(attempt("bad", "203.0.113.7")).toBe("429 60");
+    expect(attempt("bad", "198.51.100.1")).toBe("401");
+    expect(attempt("good", "203.0.113.7")).toBe("scanner");
+    now += 60_001;
+    expect(attempt("bad", "203.0.113.7")).toBe("401");
+  });
+
+  it("keeps at most maxSources sources in memory", () => {
+    const limiter = new AuthFailureLimiter(1, 60_000, 100);
+    for (let i = 0; i < 1000; i++) limiter.fail(`10.0.${i >> 8}.${i & 255}`, 0);
+    expect(limiter.fail("10.0.3.231", 0)).toBeGreaterThan(0); // recent, still tracked
+    expect(limiter.fail("10.0.0.0", 0)).toBe(0); // evicted long ago, counted afresh
   });
 });

@@ -69,3 +69,34 @@ describe("configuration", () => {
     expect(text).toContain("ENTRA_CLIENT_CERTIFICATE_PATH");
   });
 });
+
+describe("storage settings", () => {
+  const { AzureWebJobsStorage: _connection, ...withoutStorage } = base;
+
+  it("takes a connection string, or identity-based settings as Azure Functions names them", () => {
+    expect(loadConfig(base).storage).toEqual({
+      kind: "connectionString",
+      connectionString: "UseDevelopmentStorage=true",
+    });
+    expect(
+      loadConfig({
+        ...withoutStorage,
+        AzureWebJobsStorage__accountName: "mailhookdata",
+        AzureWebJobsStorage__clientId: "00000000-0000-0000-0000-000000000001",
+      }).storage,
+    ).toEqual({
+      kind: "identity",
+      blobUri: "https://mailhookdata.blob.core.windows.net",
+      queueUri: "https://mailhookdata.queue.core.windows.net",
+      tableUri: "https://mailhookdata.table.core.windows.net",
+      clientId: "00000000-0000-0000-0000-000000000001",
+    });
+  });
+
+  it("says what is missing when there is neither", () => {
+    expect(problems(withoutStorage).join()).toContain("AzureWebJobsStorage__accountName");
+    expect(
+      problems({ ...withoutStorage, AzureWebJobsStorage__blobServiceUri: "http://insecure" }).join(),
+    ).toContain("AzureWebJobsStorage__blobServiceUri");
+  });
+});
