@@ -5,6 +5,7 @@ import { dispatchMessage, failMessage } from "../shared/dispatch/dispatch.js";
 import { routes } from "../shared/http/routes.js";
 import { jsonLogger } from "../shared/log.js";
 import { purgeExpired } from "../shared/retention.js";
+import { deliverWebhook } from "../shared/webhooks/deliver.js";
 import { readHostSettings } from "./hostSettings.js";
 import { serveRoutes } from "./httpServer.js";
 import { LocalQueueTrigger } from "./queueTrigger.js";
@@ -39,6 +40,13 @@ async function main(): Promise<void> {
       poisonOf(storage.names.poisonQueue),
       host.queues,
       (item, count) => failMessage(item, count, dispatchDeps(log)),
+      log,
+    ),
+    new LocalQueueTrigger(
+      storage.webhookQueueClient,
+      poisonOf(storage.names.webhookQueue),
+      host.queues,
+      (item) => deliverWebhook(item, composed.webhookDeps(log)),
       log,
     ),
   ];

@@ -42,7 +42,7 @@ export async function startSmtpSink(options: SmtpSinkOptions): Promise<SmtpSink>
       if (given.length === expected.length && timingSafeEqual(given, expected)) {
         callback(null, { user: auth.username });
       } else {
-        callback(Object.assign(new Error("Authentication unsuccessful"), { responseCode: 535 }));
+        callback(Object.assign(new Error("5.7.3 Authentication unsuccessful"), { responseCode: 535 }));
       }
     },
     onData(stream, _session, callback) {

@@ -9,6 +9,7 @@ import type { Services } from "./services.js";
 import { azureStorage, type StorageNames } from "./storage/azure.js";
 import { type Clock, systemClock } from "./storage/ports.js";
 import { buildTransports } from "./transport/registry.js";
+import { enqueueWebhook, type WebhookDeps } from "./webhooks/deliver.js";
 
 export interface ComposeOptions {
   /** Storage names; tests use unique ones. */
@@ -35,15 +36,26 @@ export async function composeServices(config: Config, options: ComposeOptions = 
     clock,
     newId: randomUUID,
   };
+  const client = (clientId: string) => clients.clients.find((c) => c.id === clientId);
+  const webhookDeps = (log: Logger): WebhookDeps => ({
+    statuses: storage.statuses,
+    webhookQueue: storage.webhookQueue,
+    client,
+    policy: config.webhooks,
+    clock,
+    log,
+  });
   const dispatchDeps = (log: Logger): DispatchDeps => ({
     ...services,
     log,
-    saveToSentItems: (clientId) => clients.clients.find((c) => c.id === clientId)?.saveToSentItems ?? true,
+    saveToSentItems: (clientId) => client(clientId)?.saveToSentItems ?? true,
+    reportFinal: (record) => enqueueWebhook(record, webhookDeps(log)),
   });
   return {
     services,
     storage,
     dispatchDeps,
+    webhookDeps,
     async close(): Promise<void> {
       await Promise.all([...transports.values()].map((t) => t.close()));
     },

@@ -1,6 +1,7 @@
 import { isIP } from "node:net";
 import { z } from "zod";
 import { addressSchema, senderAllowed, senderPatternSchema } from "./message/address.js";
+import { type DestinationPolicy, urlProblem } from "./webhooks/destination.js";
 
 export const transportNames = ["graph", "smtp", "direct", "relay"] as const;
 export type TransportName = (typeof transportNames)[number];
@@ -21,10 +22,18 @@ export const clientSchema = z
     transport: z.enum(transportNames),
     recipientDomains: z.array(domainSchema).optional(),
     saveToSentItems: z.boolean().optional(),
+    /** Where `sent` and `failed` are reported (delivery webhooks); a message may name its own. */
+    callbackUrl: z.url().max(2048).optional(),
+    /** HMAC-SHA256 key signing those reports; at least 32 characters. */
+    callbackSecret: z.string().min(32, "must be at least 32 characters").optional(),
   })
   .refine((c) => c.defaultSender === undefined || senderAllowed(c.senders, c.defaultSender), {
     message: "defaultSender is not one of the client's senders",
     path: ["defaultSender"],
+  })
+  .refine((c) => c.callbackUrl === undefined || c.callbackSecret !== undefined, {
+    message: "callbackUrl needs a callbackSecret to sign the reports with",
+    path: ["callbackSecret"],
   });
 
 /** One caller of the API, as configured in `MAILHOOK_CLIENTS`. */
@@ -133,6 +142,9 @@ const envSchema = z
     MAILBOX_RECIPIENTS_PER_DAY: positiveInt(10_000),
     MAX_RECIPIENTS_PER_MESSAGE: positiveInt(500),
     MAX_MESSAGE_BYTES: positiveInt(35 * 1024 * 1024),
+    // Delivery webhooks go to public https addresses only; these open loopback and http for local work.
+    WEBHOOK_ALLOW_HTTP: z.enum(["true", "false"]).default("false"),
+    WEBHOOK_ALLOW_PRIVATE_NETWORKS: z.enum(["true", "false"]).default("false"),
     STATUS_RETENTION_DAYS: positiveInt(30),
     FAILED_MESSAGE_RETENTION_DAYS: positiveInt(7),
     MAILBOX_MESSAGE_WINDOW_SECONDS: positiveInt(60),
@@ -152,6 +164,16 @@ const envSchema = z
     PACING_LEASE_SECONDS: positiveInt(300),
   })
   .superRefine((env, ctx) => {
+    const policy = {
+      allowHttp: env.WEBHOOK_ALLOW_HTTP === "true",
+      allowPrivateNetworks: env.WEBHOOK_ALLOW_PRIVATE_NETWORKS === "true",
+    };
+    env.MAILHOOK_CLIENTS.forEach((client, index) => {
+      const problem = client.callbackUrl && urlProblem(client.callbackUrl, policy);
+      if (problem) {
+        ctx.addIssue({ code: "custom", path: ["MAILHOOK_CLIENTS", index, "callbackUrl"], message: problem });
+      }
+    });
     const uses = (t: TransportName) => env.MAILHOOK_CLIENTS.some((c) => c.transport === t);
     const require = (name: keyof typeof env, because: string) => {
       if (env[name] === undefined)
@@ -207,6 +229,8 @@ export interface Config {
     /** Exchange Online default: 35 MB per message. */
     messageBytes: number;
   };
+  /** Where delivery webhooks may go (shared/webhooks). */
+  webhooks: DestinationPolicy;
   /** How long what is stored is kept (shared/retention.ts). */
   retention: {
     /** Status records of final messages (sent, failed, cancelled), after their last change. */
@@ -310,6 +334,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
           },
         }
       : {}),
+    webhooks: {
+      allowHttp: e.WEBHOOK_ALLOW_HTTP === "true",
+      allowPrivateNetworks: e.WEBHOOK_ALLOW_PRIVATE_NETWORKS === "true",
+    },
     retention: {
       statusMs: e.STATUS_RETENTION_DAYS * dayMs,
       failedMessageMs: e.FAILED_MESSAGE_RETENTION_DAYS * dayMs,

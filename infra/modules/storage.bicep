@@ -65,6 +65,16 @@ resource poison 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-
   name: 'mailhook-outbound-poison'
 }
 
+resource webhooks 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
+  parent: queues
+  name: 'mailhook-webhooks'
+}
+
+resource webhooksPoison 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
+  parent: queues
+  name: 'mailhook-webhooks-poison'
+}
+
 resource tables 'Microsoft.Storage/storageAccounts/tableServices@2023-05-01' = {
   parent: account
   name: 'default'

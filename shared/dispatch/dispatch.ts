@@ -25,6 +25,8 @@ export interface DispatchDeps {
   sleep?(ms: number): Promise<void>;
   /** Client default for Graph's saveToSentItems when the message does not say. */
   saveToSentItems(clientId: string): boolean;
+  /** Reports a message that reached `sent` or `failed` (delivery webhooks); absent: nothing is reported. */
+  reportFinal?(record: StatusRecord | undefined): Promise<void>;
 }
 
 const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -85,7 +87,10 @@ export async function dispatchMessage(item: unknown, deps: DispatchDeps): Promis
     return;
   }
   if (decision.kind === "impossible") {
-    await fail(record, { code: "limits", text: decision.detail }, deps);
+    await markFailed(envelope, deps, () => ({
+      reason: decision.detail,
+      lastError: { code: "limits", text: decision.detail },
+    }));
     return;
   }
   if (decision.kind === "wait") {
@@ -169,30 +174,45 @@ export async function dispatchMessage(item: unknown, deps: DispatchDeps): Promis
   await releaseQuietly();
 }
 
-async function fail(
-  record: StatusRecord,
-  error: { code?: string; text: string },
-  deps: DispatchDeps,
-): Promise<void> {
+/**
+ * A final failure. The message's content stays as a dead letter (`{id}/envelope.json` plus any attachment
+ * blobs) so `POST /api/v1/messages/{id}/retry` can send it again, until FAILED_MESSAGE_RETENTION_DAYS ends it.
+ */
+async function markFailed(
+  envelope: QueueEnvelope,
+  deps: Pick<DispatchDeps, "statuses" | "messages" | "clock" | "reportFinal">,
+  failure: (current: StatusRecord) => { reason: string; lastError?: { code?: string; text: string } },
+): Promise<StatusRecord | undefined> {
   const now = deps.clock.now();
-  await deps.statuses.update(record.clientId, record.id, (r) =>
-    isFinal(r.status)
-      ? undefined
-      : transition(
-          r,
-          "failed",
-          now,
-          {
-            lastError: { ...error, at: now.toISOString() },
-            nextAttemptAt: undefined,
-            reason: error.text,
-            hasBlobs: false,
-          },
-          error.code,
-        ),
+  await deps.messages.upload(
+    deadLetterPath(envelope.id),
+    Buffer.from(JSON.stringify(envelope)),
+    "application/json",
   );
-  await deps.messages.deleteMessage(record.id);
+  const record = await deps.statuses.update(envelope.clientId, envelope.id, (r) => {
+    if (isFinal(r.status)) return undefined;
+    const { reason, lastError } = failure(r);
+    return transition(
+      r,
+      "failed",
+      now,
+      {
+        reason,
+        ...(lastError ? { lastError: { ...lastError, at: now.toISOString() } } : {}),
+        nextAttemptAt: undefined,
+        hasBlobs: true,
+      },
+      lastError?.code ?? reason,
+    );
+  });
+  // Cancelled (or sent) meanwhile: nothing to keep.
+  if (record?.status !== "failed") await deps.messages.deleteMessage(envelope.id);
+  else await deps.reportFinal?.(record);
+  return record;
 }
+
+/** Where a failed message's queue envelope is kept for a retry. */
+export const deadLetterPath = (id: string): string => `${id}/envelope.json`;
 
 async function recordOutcome(
   outcome: SendOutcome,
@@ -204,8 +224,8 @@ async function recordOutcome(
   const now = deps.clock.now();
   const at = now.toISOString();
   switch (outcome.kind) {
-    case "sent":
-      await deps.statuses.update(record.clientId, record.id, (r) =>
+    case "sent": {
+      const sent = await deps.statuses.update(record.clientId, record.id, (r) =>
         transition(r, "sent", now, {
           sentAt: at,
           providerMessageId: outcome.providerMessageId,
@@ -215,22 +235,14 @@ async function recordOutcome(
         }),
       );
       await deps.messages.deleteMessage(record.id);
+      await deps.reportFinal?.(sent);
       return;
+    }
     case "permanent":
-      await deps.statuses.update(record.clientId, record.id, (r) =>
-        transition(
-          r,
-          "failed",
-          now,
-          {
-            lastError: { code: outcome.code, text: outcome.text, at },
-            nextAttemptAt: undefined,
-            hasBlobs: false,
-          },
-          outcome.code,
-        ),
-      );
-      await deps.messages.deleteMessage(record.id);
+      await markFailed(envelope, deps, () => ({
+        reason: outcome.text,
+        lastError: { code: outcome.code, text: outcome.text },
+      }));
       return;
     case "throttled": {
       // Throttling is scheduling, not failure: the mailbox pauses (shared/pacing) and this message is booked
@@ -296,20 +308,16 @@ function toOutbound(message: StoredMessage, deps: DispatchDeps): OutboundMessage
 export async function failMessage(
   item: unknown,
   dequeueCount: number | undefined,
-  deps: Pick<DispatchDeps, "statuses" | "messages" | "clock" | "log">,
+  deps: Pick<DispatchDeps, "statuses" | "messages" | "clock" | "log" | "reportFinal">,
 ): Promise<void> {
   const envelope = decodeEnvelope(item);
-  const now = deps.clock.now();
-  const updated = await deps.statuses.update(envelope.clientId, envelope.id, (r) => {
-    if (isFinal(r.status)) return undefined;
+  const updated = await markFailed(envelope, deps, (r) => {
     const last = r.lastError ? `${r.lastError.code ?? ""} ${r.lastError.text}`.trim() : "no error recorded";
-    const reason = `gave up after ${r.attempts} attempt${r.attempts === 1 ? "" : "s"}: ${last}`;
-    return transition(r, "failed", now, { reason, nextAttemptAt: undefined, hasBlobs: false }, reason);
+    return { reason: `gave up after ${r.attempts} attempt${r.attempts === 1 ? "" : "s"}: ${last}` };
   });
   deps.log.warn("message moved to poison queue", {
     messageId: envelope.id,
     status: updated?.status,
     dequeueCount,
   });
-  await deps.messages.deleteMessage(envelope.id);
 }

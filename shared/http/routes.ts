@@ -5,6 +5,7 @@ import { getQuotaRoute } from "./getQuota.js";
 import { healthRoute } from "./health.js";
 import { listMessagesRoute } from "./listMessages.js";
 import { openApiRoute } from "./openapi.js";
+import { retryMessageRoute } from "./retryMessage.js";
 import { submitMessageRoute } from "./submitMessage.js";
 
 /** Every HTTP operation; the Functions app registers each one and the local host serves the same table. */
@@ -13,6 +14,7 @@ export const routes: readonly Route[] = [
   getMessageRoute,
   cancelMessageRoute,
   listMessagesRoute,
+  retryMessageRoute,
   healthRoute,
   openApiRoute,
   getQuotaRoute,

@@ -64,6 +64,7 @@ const submitMessage: Handler = async (request, services, log) => {
       sendAt: message.sendAt,
       ...(status === "scheduled" ? { nextAttemptAt: message.sendAt, reason: "waiting for sendAt" } : {}),
       metadata: message.metadata,
+      callbackUrl: message.callbackUrl,
       hasBlobs: usesBlobs(envelope),
       timeline: [{ at: now.toISOString(), status }],
     };

@@ -2,6 +2,7 @@ import type { Client, Config } from "../config.js";
 import { domainOf, senderAllowed } from "../message/address.js";
 import { recipientsOf, type StoredMessage } from "../message/schema.js";
 import { invalidField, ProblemError } from "../problem.js";
+import { urlProblem } from "../webhooks/destination.js";
 
 /** Microsoft Graph accepts about 5 `x-` internetMessageHeaders per message (m365-facts.md, unverified). */
 export const graphMaxInternetMessageHeaders = 5;
@@ -72,6 +73,13 @@ export function enforcePolicy(message: StoredMessage, client: Client, config: Co
         extensions: { limitBytes: config.limits.messageBytes },
       },
     );
+  }
+  if (message.callbackUrl) {
+    if (!client.callbackSecret) {
+      throw invalidField("callbackUrl", "this client has no callbackSecret to sign delivery reports with");
+    }
+    const problem = urlProblem(message.callbackUrl, config.webhooks);
+    if (problem) throw invalidField("callbackUrl", problem);
   }
   if (message.sendAt && Date.parse(message.sendAt) - now.getTime() > maxScheduleAheadMs) {
     throw invalidField("sendAt", "may be at most 30 days ahead");

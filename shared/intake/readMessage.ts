@@ -113,6 +113,7 @@ function normalize(
     sendAt: fields.sendAt,
     saveToSentItems: fields.saveToSentItems,
     metadata: fields.metadata,
+    callbackUrl: fields.callbackUrl,
     attachments,
   };
 }

@@ -80,6 +80,8 @@ const baseFields = z.strictObject({
   importance: z.enum(["low", "normal", "high"]).optional(),
   sendAt: z.iso.datetime({ offset: true }).optional(),
   saveToSentItems: z.boolean().optional(),
+  /** This message's delivery webhook (https), instead of the client's. */
+  callbackUrl: z.url().max(2048).optional(),
   metadata: z
     .record(z.string().max(64), z.string().max(256))
     .refine((m) => Object.keys(m).length <= 20, "at most 20 metadata entries")
@@ -132,6 +134,7 @@ export const storedMessageSchema = z.object({
   sendAt: z.string().optional(),
   saveToSentItems: z.boolean().optional(),
   metadata: z.record(z.string(), z.string()).optional(),
+  callbackUrl: z.string().optional(),
   attachments: z.array(storedAttachmentSchema),
 });
 export type StoredMessage = z.infer<typeof storedMessageSchema>;

@@ -49,6 +49,8 @@ export const statusRecordSchema = z.object({
   lastError: providerErrorSchema.optional(),
   providerMessageId: z.string().optional(),
   metadata: z.record(z.string(), z.string()).optional(),
+  /** The message's own delivery webhook, if it named one. */
+  callbackUrl: z.string().optional(),
   /** True while message bytes are held in Blob storage. */
   hasBlobs: z.boolean(),
   timeline: z.array(timelineEntrySchema),

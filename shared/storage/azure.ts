@@ -31,6 +31,8 @@ export interface StorageNames {
   pacing: string;
   /** Idempotency keys per client, kept 24 h. */
   idempotency: string;
+  /** Delivery webhooks waiting to be posted (shared/webhooks). */
+  webhookQueue: string;
 }
 
 export const defaultStorageNames: StorageNames = {
@@ -40,6 +42,7 @@ export const defaultStorageNames: StorageNames = {
   table: "messages",
   pacing: "pacing",
   idempotency: "idempotency",
+  webhookQueue: "mailhook-webhooks",
 };
 
 // Queue visibility timeouts are capped at 7 days; longer waits re-enqueue (chained) on arrival.
@@ -223,15 +226,18 @@ export function azureStorage(settings: StorageSettings, names: StorageNames = de
   const container = blobService.getContainerClient(names.container);
   const queue = queueService.getQueueClient(names.queue);
   const poisonQueue = queueService.getQueueClient(names.poisonQueue);
+  const webhookQueue = queueService.getQueueClient(names.webhookQueue);
   return {
     names,
     queueClient: queue,
     poisonQueueClient: poisonQueue,
+    webhookQueueClient: webhookQueue,
     /** Any queue of this account, by name (the local host's poison-of-poison queue, tests' probes). */
     queueClientFor: (name: string) => queueService.getQueueClient(name),
     messages: new AzureBlobMessageStore(container),
     statuses: new AzureTableStatusStore(table),
     queue: new AzureOutboundQueue(queue),
+    webhookQueue: new AzureOutboundQueue(webhookQueue),
     idempotency: new AzureTableIdempotencyStore(idempotencyTable),
     /** The pacing table; shared/pacing wraps it in its store. */
     pacingTable,
@@ -241,6 +247,7 @@ export function azureStorage(settings: StorageSettings, names: StorageNames = de
         container.createIfNotExists(),
         queue.createIfNotExists(),
         poisonQueue.createIfNotExists(),
+        webhookQueue.createIfNotExists(),
         table.createTable(),
         pacingTable.createTable(),
         idempotencyTable.createTable(),

@@ -20,6 +20,7 @@ export function uniqueStorageNames(): StorageNames {
     table: `status${suffix}`,
     pacing: `pacing${suffix}`,
     idempotency: `idem${suffix}`,
+    webhookQueue: `hooks-${suffix}`,
   };
 }
 
@@ -63,15 +64,15 @@ export async function startTestServices(
     tls: { cert: inject("tlsCert"), key: inject("tlsKey") },
     password,
   });
-  const config = loadConfig({
+  const settings: Record<string, string> = {
     AzureWebJobsStorage: storageConnection(),
     MAILHOOK_CLIENTS: JSON.stringify(clients),
     SMTP_HOST: "localhost",
     SMTP_PORT: String(sink.port),
     SMTP_AUTH: "basic",
     SMTP_PASSWORDS: JSON.stringify({ "*": password }),
-    ...options.env,
-  });
+  };
+  const config = loadConfig({ ...settings, ...options.env });
   const names = uniqueStorageNames();
   const composed = await composeServices(config, { storageNames: names, clock: options.clock });
   return {
@@ -79,6 +80,8 @@ export async function startTestServices(
     sink,
     outboxDir,
     names,
+    /** The app settings these services were built from, before `options.env` (to build a second instance). */
+    settings,
     async stop() {
       await composed.close();
       await sink.stop();

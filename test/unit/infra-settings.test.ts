@@ -48,6 +48,8 @@ const deliberatelyUnset: Record<string, string> = {
   PACING_CLOCK_SKEW_MS: "tuning; default 1000 ms",
   PACING_LEASE_SECONDS: "tuning; default 300 s",
   STATUS_RETENTION_DAYS: "tuning; default 30 days",
+  WEBHOOK_ALLOW_HTTP: "local development only; production webhooks are https",
+  WEBHOOK_ALLOW_PRIVATE_NETWORKS: "local development only; production webhooks go to public addresses",
   FAILED_MESSAGE_RETENTION_DAYS: "tuning; default 7 days",
 };
 
@@ -104,6 +106,7 @@ describe("infra/ and the app's settings", () => {
         defaultStorageNames.table,
         defaultStorageNames.pacing,
         defaultStorageNames.idempotency,
+        defaultStorageNames.webhookQueue,
       ]),
     );
   });
