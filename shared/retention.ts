@@ -37,7 +37,7 @@ export async function purgeExpired(deps: RetentionDeps): Promise<PurgeReport> {
 
   const failedBefore = new Date(now - deps.config.retention.failedMessageMs);
   for (let page = 0; page < maxPagesPerKind; page++) {
-    const stale = (await deps.statuses.listStale("failed", failedBefore, pageSize)).filter((r) => r.hasBlobs);
+    const stale = await deps.statuses.listStale("failed", failedBefore, pageSize, { withBlobs: true });
     if (stale.length === 0) break;
     for (const record of stale) {
       await deps.messages.deleteMessage(record.id);

@@ -63,9 +63,15 @@ export class MemoryStatusStore implements StatusStore {
     return structuredClone(next);
   }
 
-  async listStale(status: MessageStatus, before: Date, limit: number): Promise<StatusRecord[]> {
+  async listStale(
+    status: MessageStatus,
+    before: Date,
+    limit: number,
+    options: { withBlobs?: boolean } = {},
+  ): Promise<StatusRecord[]> {
     return [...this.records.values()]
       .filter((r) => r.status === status && Date.parse(r.updatedAt) < before.getTime())
+      .filter((r) => !options.withBlobs || r.hasBlobs)
       .slice(0, limit)
       .map((r) => structuredClone(r));
   }

@@ -36,8 +36,16 @@ export interface StatusStore {
   ): Promise<StatusRecord | undefined>;
   /** One page of a client's records, optionally of one status; `continuationToken` fetches the next page. */
   list(clientId: string, query: StatusQuery): Promise<StatusPage>;
-  /** Up to `limit` records of any client in `status`, last changed before `before` (for retention). */
-  listStale(status: MessageStatus, before: Date, limit: number): Promise<StatusRecord[]>;
+  /**
+   * Up to `limit` records of any client in `status`, last changed before `before` (for retention);
+   * `withBlobs` keeps only those still holding message content.
+   */
+  listStale(
+    status: MessageStatus,
+    before: Date,
+    limit: number,
+    options?: { withBlobs?: boolean },
+  ): Promise<StatusRecord[]>;
   delete(clientId: string, id: string): Promise<void>;
 }
 

@@ -3,7 +3,8 @@ import { type MessageStatus, type StatusRecord, statusRecordSchema } from "../st
 import { StatusConflictError, type StatusPage, type StatusQuery, type StatusStore } from "./ports.js";
 import { ignoreNotFound } from "./restErrors.js";
 
-type StatusEntity = TableEntity<{ status: string; record: string }>;
+// `status` and `hasBlobs` are columns of their own so retention can filter on them server-side.
+type StatusEntity = TableEntity<{ status: string; hasBlobs: boolean; record: string }>;
 
 export class AzureTableStatusStore implements StatusStore {
   constructor(private readonly table: TableClient) {}
@@ -42,9 +43,16 @@ export class AzureTableStatusStore implements StatusStore {
     }
   }
 
-  async listStale(status: MessageStatus, before: Date, limit: number): Promise<StatusRecord[]> {
+  async listStale(
+    status: MessageStatus,
+    before: Date,
+    limit: number,
+    options: { withBlobs?: boolean } = {},
+  ): Promise<StatusRecord[]> {
     // A cross-partition scan on the entity's own last-modified time: fine for a daily clean-up.
-    const filter = odata`status eq ${status} and Timestamp lt ${before}`;
+    const filter = options.withBlobs
+      ? odata`status eq ${status} and hasBlobs eq true and Timestamp lt ${before}`
+      : odata`status eq ${status} and Timestamp lt ${before}`;
     const pages = this.table
       .listEntities<StatusEntity>({ queryOptions: { filter } })
       .byPage({ maxPageSize: limit });
@@ -92,6 +100,7 @@ function toEntity(record: StatusRecord): StatusEntity {
   return {
     partitionKey: record.clientId,
     rowKey: record.id,
+    hasBlobs: record.hasBlobs,
     status: record.status,
     record: JSON.stringify(record),
   };

@@ -87,4 +87,29 @@ describe.each(suites)("storage contract: %s", (_name, make) => {
     const unchanged = await statuses.update("c1", "r1", () => undefined);
     expect(unchanged?.attempts).toBe(8);
   });
+
+  it("finds stale records of one status for retention, optionally only those still holding content", async () => {
+    const { statuses } = adapters;
+    const failed = (id: string, hasBlobs: boolean) => ({
+      ...record(id, "c2"),
+      status: "failed" as const,
+      hasBlobs,
+    });
+    await statuses.create(failed("f1", false));
+    await statuses.create(failed("f2", true));
+    await statuses.create(failed("f3", false));
+    const later = new Date(Date.now() + 60_000);
+    expect((await statuses.listStale("failed", later, 10)).map((r) => r.id).sort()).toEqual([
+      "f1",
+      "f2",
+      "f3",
+    ]);
+    expect((await statuses.listStale("failed", later, 10, { withBlobs: true })).map((r) => r.id)).toEqual([
+      "f2",
+    ]);
+    expect(await statuses.listStale("failed", later, 2)).toHaveLength(2);
+    expect(await statuses.listStale("failed", new Date(0), 10)).toEqual([]);
+    await statuses.delete("c2", "f1");
+    expect(await statuses.get("c2", "f1")).toBeUndefined();
+  });
 });
