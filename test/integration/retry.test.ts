@@ -44,7 +44,7 @@ describe("dead letters", () => {
       headers: bearer(key),
       path: "/api/v1/messages?status=failed",
     });
-    expect((listed.json?.messages as { id: string }[]).map((m) => m.id)).toContain(id);
+    expect(((listed.json?.messages ?? []) as { id: string }[]).map((m) => m.id)).toContain(id);
 
     const retried = await call(retryMessageRoute, fixed, {
       method: "POST",
