@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { random as seededRandom } from "../../bench/pacing.js";
 import { type RunningAzurite, startAzurite } from "../../dev/azurite.js";
 import { type HostProcess, startHostProcess } from "../../dev/localHostProcess.js";
 import { azureStorage, defaultStorageNames } from "../../shared/storage/azure.js";
@@ -15,20 +16,8 @@ const messageCount = 1000;
 const kills = 10;
 const deadlineMs = 8 * 60_000;
 
-/** A small seeded generator, so a failing run can be replayed (the seed is printed). */
-function rng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const seed = Number(process.env.CHAOS_SEED ?? Date.now() % 1_000_000);
-const random = rng(seed);
+const random = seededRandom(seed);
 const graphClient = testClient({
   senders: ["*@contoso.com"],
   defaultSender: "m0@contoso.com",
