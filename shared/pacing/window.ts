@@ -131,13 +131,13 @@ export function decide(
     if (inFlight(state.sends, now) >= limits.concurrency) {
       // SMTP AUTH 3 / Graph 4 concurrent sends: those in flight report back within moments, unless their
       // dispatcher died (then wait for the lease to end).
-      const retryAt = concurrencyRetryAt(state.sends, now, spacing);
+      const retry = concurrencyRetry(state.sends, now, spacing, recentLatencyMs(state));
       // A booked message keeps its place for a moment's wait; a longer one (a dead dispatcher's lease) takes
       // a new slot in the line, so the waiting messages do not all wake together when the lease ends.
-      if (booked && retryAt === now + spacing) {
-        return unchanged({ kind: "wait", until: retryAt, reason: "concurrency" });
+      if (booked && retry.keepBooking) {
+        return unchanged({ kind: "wait", until: retry.at, reason: "concurrency" });
       }
-      return book(retryAt, "concurrency");
+      return book(retry.at, "concurrency");
     }
     const entry: SendEntry = {
       s: startAt,
@@ -361,11 +361,30 @@ function lineSlot(state: PacingState, from: number, spacing: number, policy: Pac
   return nth === undefined ? from : Math.max(from, nth + messageWindow(policy));
 }
 
-/** One spacing from now; but when every send in flight is older than any real send takes, its lease end. */
-function concurrencyRetryAt(sends: readonly SendEntry[], now: number, spacing: number): number {
+// The shortest wait before asking again for a connection.
+const minConcurrencyRetryMs = 100;
+
+/**
+ * When to ask again for a connection. While sends are in flight normally: when the oldest is expected to end
+ * (by the slowest recent send), and at the latest one spacing from now, so a message that lost the connection
+ * to the next booked one comes back before the next slot instead of colliding with it again. When every send
+ * in flight is older than any real send takes (its dispatcher died): its lease end, in a new slot.
+ */
+function concurrencyRetry(
+  sends: readonly SendEntry[],
+  now: number,
+  spacing: number,
+  latencyMs: number,
+): { at: number; keepBooking: boolean } {
   const live = sends.filter((s) => s.l !== undefined && s.e > now);
-  if (live.some((s) => now - s.s < maxLatencyMs)) return now + spacing;
-  return Math.max(now + spacing, Math.min(...live.map((s) => s.e)));
+  if (live.some((s) => now - s.s < maxLatencyMs)) {
+    const expectedFree = Math.min(...live.map((s) => s.s + latencyMs));
+    return {
+      at: Math.min(now + spacing, Math.max(now + minConcurrencyRetryMs, expectedFree)),
+      keepBooking: true,
+    };
+  }
+  return { at: Math.max(now + spacing, Math.min(...live.map((s) => s.e))), keepBooking: false };
 }
 
 function inFlight(sends: readonly SendEntry[], now: number): number {

