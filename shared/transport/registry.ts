@@ -24,6 +24,21 @@ export function buildTransports(config: Config): Map<TransportName, Transport> {
     return config.mx;
   };
 
+  /** Direct Send and relay: the tenant's MX endpoint, no SMTP AUTH. */
+  const mxTransport = (
+    name: "direct" | "relay",
+    tls: { requireTLS: boolean; clientCertificate?: { cert: string; key: string } },
+  ) =>
+    new SmtpTransport({
+      name,
+      host: mx().endpoint,
+      port: mx().port,
+      requireTLS: tls.requireTLS,
+      auth: { kind: "none" },
+      ...(tls.clientCertificate ? { clientCertificate: tls.clientCertificate } : {}),
+      connectionsPerMailbox: 3,
+    });
+
   for (const name of used) {
     switch (name) {
       case "graph":
@@ -51,17 +66,7 @@ export function buildTransports(config: Config): Map<TransportName, Transport> {
         break;
       case "direct":
         // Direct Send: no credentials; STARTTLS when the MX offers it (it always does in Exchange Online).
-        transports.set(
-          name,
-          new SmtpTransport({
-            name,
-            host: mx().endpoint,
-            port: mx().port,
-            requireTLS: false,
-            auth: { kind: "none" },
-            connectionsPerMailbox: 3,
-          }),
-        );
+        transports.set(name, mxTransport(name, { requireTLS: false }));
         break;
       case "relay": {
         const path = mx().relayClientCertificatePath;
@@ -69,18 +74,7 @@ export function buildTransports(config: Config): Map<TransportName, Transport> {
           ? startupCheck(() => readPemPair(path, "RELAY_CLIENT_CERTIFICATE_PATH"))
           : undefined;
         // A connector matches on the sender IP or the certificate presented over TLS: TLS is required.
-        transports.set(
-          name,
-          new SmtpTransport({
-            name,
-            host: mx().endpoint,
-            port: mx().port,
-            requireTLS: true,
-            auth: { kind: "none" },
-            ...(clientCertificate ? { clientCertificate } : {}),
-            connectionsPerMailbox: 3,
-          }),
-        );
+        transports.set(name, mxTransport(name, { requireTLS: true, clientCertificate }));
         break;
       }
     }
