@@ -1,5 +1,5 @@
 /**
- * Fake-clock simulation of the real dispatcher (`shared/dispatch/dispatch.ts`) and pacer over in-memory
+ * Fake-clock simulation of the real dispatcher (`shared/app/dispatchMessage.ts`) and pacer over in-memory
  * stores: several dispatcher instances with skewed clocks, a queue with whole-second visibility delays and
  * polling delay, sends with latency, crashes between reservation and send. The unit tests run it small and
  * assert; `npm run bench -- pacing` runs one simulated day and reports.
@@ -7,14 +7,14 @@
 import { performance } from "node:perf_hooks";
 import { Readable } from "node:stream";
 import type { TransportName } from "../shared/config.js";
-import { type DispatchDeps, dispatchMessage } from "../shared/dispatch/dispatch.js";
+import { type DispatchDeps, dispatchMessage } from "../shared/app/dispatchMessage.js";
 import { type Logger, silentLogger } from "../shared/log.js";
-import type { StoredMessage } from "../shared/message/schema.js";
+import type { StoredMessage } from "../shared/domain/message.js";
 import { defaultPacingSettings, type PacingSettings } from "../shared/pacing/limits.js";
-import { MailboxPacer } from "../shared/pacing/pacer.js";
-import { MemoryPacingStore, type PacingStore } from "../shared/pacing/store.js";
-import { encodeEnvelope, type QueueEnvelope } from "../shared/queue/envelope.js";
-import type { StatusRecord } from "../shared/status/record.js";
+import { MailboxPacer } from "../shared/app/mailboxPacer.js";
+import { MemoryPacingStore, type PacingStore } from "../shared/storage/pacingStore.js";
+import { encodeEnvelope, type QueueEnvelope } from "../shared/domain/envelope.js";
+import type { StatusRecord } from "../shared/domain/statusRecord.js";
 import type { Clock, MessageStore, OutboundQueue, StatusStore } from "../shared/storage/ports.js";
 import type { OutboundMessage, SendOutcome, Transport } from "../shared/transport/transport.js";
 import { printTable } from "./table.js";

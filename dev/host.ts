@@ -1,11 +1,11 @@
 import { join } from "node:path";
-import { composeServices } from "../shared/compose.js";
+import { composeServices } from "../shared/host/compose.js";
 import { ConfigError, loadConfig } from "../shared/config.js";
-import { dispatchMessage, failMessage } from "../shared/dispatch/dispatch.js";
-import { routes } from "../shared/http/routes.js";
+import { dispatchMessage, failMessage } from "../shared/app/dispatchMessage.js";
+import { routes } from "../shared/api/routes.js";
 import { jsonLogger } from "../shared/log.js";
-import { purgeExpired } from "../shared/retention.js";
-import { deliverWebhook } from "../shared/webhooks/deliver.js";
+import { purgeExpired } from "../shared/app/purgeExpired.js";
+import { deliverWebhook } from "../shared/app/deliverWebhook.js";
 import { readHostSettings } from "./hostSettings.js";
 import { serveRoutes } from "./httpServer.js";
 import { LocalQueueTrigger } from "./queueTrigger.js";

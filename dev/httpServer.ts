@@ -2,10 +2,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
 import type { ReadableStream } from "node:stream/web";
-import { type ApiRequest, handle, problemResponse, type Route } from "../shared/http/api.js";
+import { type ApiRequest, handle, problemResponse, type Route } from "../shared/api/http.js";
 import type { Logger } from "../shared/log.js";
-import { ProblemError } from "../shared/problem.js";
-import type { Services } from "../shared/services.js";
+import { ProblemError } from "../shared/domain/problem.js";
+import type { Services } from "../shared/app/services.js";
 
 interface CompiledRoute {
   route: Route;

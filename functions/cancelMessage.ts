@@ -1,5 +1,5 @@
 import { app } from "@azure/functions";
-import { httpTrigger } from "../shared/azure/functions.js";
-import { cancelMessageRoute } from "../shared/http/cancelMessage.js";
+import { httpTrigger } from "../shared/host/azure/functions.js";
+import { cancelMessageRoute } from "../shared/api/operations/cancelMessage.js";
 
 app.http("cancelMessage", httpTrigger(cancelMessageRoute));

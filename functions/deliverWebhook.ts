@@ -1,8 +1,8 @@
 import { app } from "@azure/functions";
-import { contextLogger } from "../shared/azure/functions.js";
-import { runtime } from "../shared/azure/runtime.js";
-import { defaultStorageNames } from "../shared/storage/azure.js";
-import { deliverWebhook } from "../shared/webhooks/deliver.js";
+import { contextLogger } from "../shared/host/azure/functions.js";
+import { runtime } from "../shared/host/azure/runtime.js";
+import { defaultStorageNames } from "../shared/storage/azure/account.js";
+import { deliverWebhook } from "../shared/app/deliverWebhook.js";
 
 app.storageQueue("deliverWebhook", {
   queueName: defaultStorageNames.webhookQueue,

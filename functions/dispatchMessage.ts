@@ -1,8 +1,8 @@
 import { app } from "@azure/functions";
-import { dispatchMessage } from "../shared/dispatch/dispatch.js";
-import { contextLogger } from "../shared/azure/functions.js";
-import { runtime } from "../shared/azure/runtime.js";
-import { defaultStorageNames } from "../shared/storage/azure.js";
+import { dispatchMessage } from "../shared/app/dispatchMessage.js";
+import { contextLogger } from "../shared/host/azure/functions.js";
+import { runtime } from "../shared/host/azure/runtime.js";
+import { defaultStorageNames } from "../shared/storage/azure/account.js";
 
 app.storageQueue("dispatchMessage", {
   queueName: defaultStorageNames.queue,

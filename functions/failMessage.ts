@@ -1,8 +1,8 @@
 import { app } from "@azure/functions";
-import { contextLogger, dequeueCount } from "../shared/azure/functions.js";
-import { runtime } from "../shared/azure/runtime.js";
-import { failMessage } from "../shared/dispatch/dispatch.js";
-import { defaultStorageNames } from "../shared/storage/azure.js";
+import { contextLogger, dequeueCount } from "../shared/host/azure/functions.js";
+import { runtime } from "../shared/host/azure/runtime.js";
+import { failMessage } from "../shared/app/dispatchMessage.js";
+import { defaultStorageNames } from "../shared/storage/azure/account.js";
 
 app.storageQueue("failMessage", {
   queueName: defaultStorageNames.poisonQueue,

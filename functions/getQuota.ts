@@ -1,5 +1,5 @@
 import { app } from "@azure/functions";
-import { httpTrigger } from "../shared/azure/functions.js";
-import { getQuotaRoute } from "../shared/http/getQuota.js";
+import { httpTrigger } from "../shared/host/azure/functions.js";
+import { getQuotaRoute } from "../shared/api/operations/getQuota.js";
 
 app.http("getQuota", httpTrigger(getQuotaRoute));

@@ -1,7 +1,7 @@
 import { app } from "@azure/functions";
-import { contextLogger } from "../shared/azure/functions.js";
-import { runtime } from "../shared/azure/runtime.js";
-import { purgeExpired } from "../shared/retention.js";
+import { contextLogger } from "../shared/host/azure/functions.js";
+import { runtime } from "../shared/host/azure/runtime.js";
+import { purgeExpired } from "../shared/app/purgeExpired.js";
 
 // Daily at 03:17 UTC: deletes what is past its retention (STATUS_RETENTION_DAYS, FAILED_MESSAGE_RETENTION_DAYS).
 app.timer("purgeExpired", {

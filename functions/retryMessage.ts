@@ -1,5 +1,5 @@
 import { app } from "@azure/functions";
-import { httpTrigger } from "../shared/azure/functions.js";
-import { retryMessageRoute } from "../shared/http/retryMessage.js";
+import { httpTrigger } from "../shared/host/azure/functions.js";
+import { retryMessageRoute } from "../shared/api/operations/retryMessage.js";
 
 app.http("retryMessage", httpTrigger(retryMessageRoute));

@@ -1,5 +1,5 @@
 import { app } from "@azure/functions";
-import { httpTrigger } from "../shared/azure/functions.js";
-import { submitMessageRoute } from "../shared/http/submitMessage.js";
+import { httpTrigger } from "../shared/host/azure/functions.js";
+import { submitMessageRoute } from "../shared/api/operations/submitMessage.js";
 
 app.http("submitMessage", httpTrigger(submitMessageRoute));

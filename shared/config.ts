@@ -1,6 +1,6 @@
 import { isIP } from "node:net";
 import { z } from "zod";
-import { addressSchema, senderAllowed, senderPatternSchema } from "./message/address.js";
+import { addressSchema, senderAllowed, senderPatternSchema } from "./domain/address.js";
 import { type DestinationPolicy, urlProblem } from "./webhooks/destination.js";
 
 export const transportNames = ["graph", "smtp", "direct", "relay"] as const;
@@ -231,7 +231,7 @@ export interface Config {
   };
   /** Where delivery webhooks may go (shared/webhooks). */
   webhooks: DestinationPolicy;
-  /** How long what is stored is kept (shared/retention.ts). */
+  /** How long what is stored is kept (shared/app/purgeExpired.ts). */
   retention: {
     /** Status records of final messages (sent, failed, cancelled), after their last change. */
     statusMs: number;

@@ -1,5 +1,5 @@
 import type { Config } from "../../shared/config.js";
-import { domainOf } from "../../shared/message/address.js";
+import { domainOf } from "../../shared/domain/address.js";
 import { type CheckResult, fail, pass, warn } from "./result.js";
 
 /** The domains a client's sender patterns name (`a@x` and `*@x` both give `x`; `*` gives none). */

@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import { type Config, ConfigError, loadConfig } from "../../shared/config.js";
-import { domainOf } from "../../shared/message/address.js";
+import { domainOf } from "../../shared/domain/address.js";
 import type { CliIo } from "../io.js";
 import { checkClients, senderDomains } from "./clientChecks.js";
 import { checkMx, checkSpf, resolverFor } from "./dns.js";

@@ -4,7 +4,7 @@ import {
   exchangeSmtpScope,
   graphScope,
   type TokenProvider,
-} from "../../shared/entra/tokenProvider.js";
+} from "../../shared/transport/entra/tokenProvider.js";
 import { type CheckResult, fail, pass } from "./result.js";
 
 /** The application permissions (`roles` claim) of an Entra access token; [] when it carries none. */

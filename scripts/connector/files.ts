@@ -1,9 +1,9 @@
 import { join } from "node:path";
 import { readHostSettings } from "../../dev/hostSettings.js";
 import { projectRoot } from "../../dev/settings.js";
-import type { JsonObject } from "../../shared/http/openapi.js";
-import { buildOpenApiDocument } from "../../shared/http/openapi.js";
-import { routes } from "../../shared/http/routes.js";
+import type { JsonObject } from "../../shared/api/openapi/document.js";
+import { buildOpenApiDocument } from "../../shared/api/openapi/document.js";
+import { routes } from "../../shared/api/routes.js";
 import { buildConnectorDefinition, buildConnectorProperties, placeholderHost } from "./swagger.js";
 
 /** The connector folder's files by name, generated from the route table and host.json's route prefix. */

@@ -1,5 +1,5 @@
-import type { Route } from "../../shared/http/api.js";
-import type { JsonObject, OpenApiDocument } from "../../shared/http/openapi.js";
+import type { Route } from "../../shared/api/http.js";
+import type { JsonObject, OpenApiDocument } from "../../shared/api/openapi/document.js";
 
 /**
  * Power Automate custom connectors take OpenAPI 2.0 (Swagger) only, under 1 MB, with API key, basic or

@@ -1,6 +1,6 @@
-import type { StoredMessage } from "../message/schema.js";
-import { recipientsOf } from "../message/schema.js";
-import { fitsInline, type QueueEnvelope } from "../queue/envelope.js";
+import type { StoredMessage } from "../domain/message.js";
+import { recipientsOf } from "../domain/message.js";
+import { fitsInline, type QueueEnvelope } from "../domain/envelope.js";
 import type { MessageStore } from "../storage/ports.js";
 
 /**

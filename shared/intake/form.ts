@@ -1,5 +1,5 @@
-import { trimSpaces } from "../message/address.js";
-import { ProblemError } from "../problem.js";
+import { trimSpaces } from "../domain/address.js";
+import { ProblemError } from "../domain/problem.js";
 
 const addressFields = new Set(["to", "cc", "bcc", "replyTo"]);
 

@@ -2,10 +2,10 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ReadableStream } from "node:stream/web";
 import busboy from "busboy";
-import { sanitizeFileName, type StoredAttachment } from "../message/schema.js";
-import { ProblemError } from "../problem.js";
+import { sanitizeFileName, type StoredAttachment } from "../domain/message.js";
+import { ProblemError } from "../domain/problem.js";
 import type { MessageStore } from "../storage/ports.js";
-import { ByteMeter, bodyTooLarge } from "./limits.js";
+import { ByteMeter, bodyTooLarge } from "./body.js";
 
 export interface MultipartLimits {
   /** The whole request body, form overhead included. */

@@ -1,7 +1,7 @@
 import type { Client, Config } from "../config.js";
-import { domainOf, senderAllowed } from "../message/address.js";
-import { recipientsOf, type StoredMessage } from "../message/schema.js";
-import { invalidField, ProblemError } from "../problem.js";
+import { domainOf, senderAllowed } from "../domain/address.js";
+import { recipientsOf, type StoredMessage } from "../domain/message.js";
+import { invalidField, ProblemError } from "../domain/problem.js";
 import { urlProblem } from "../webhooks/destination.js";
 
 /** Microsoft Graph accepts about 5 `x-` internetMessageHeaders per message (m365-facts.md, unverified). */

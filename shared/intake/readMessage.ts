@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { ReadableStream } from "node:stream/web";
 import type { Client, Config } from "../config.js";
-import type { Mailbox } from "../message/address.js";
+import type { Mailbox } from "../domain/address.js";
 import {
   jsonMessageSchema,
   type MessageFields,
@@ -9,13 +9,13 @@ import {
   type StoredAttachment,
   type StoredMessage,
   sanitizeFileName,
-} from "../message/schema.js";
-import { invalidField, ProblemError } from "../problem.js";
+} from "../domain/message.js";
+import { invalidField, ProblemError } from "../domain/problem.js";
 import type { MessageStore } from "../storage/ports.js";
 import { messageFieldsFromForm } from "./form.js";
-import { readLimitedBody } from "./limits.js";
+import { readLimitedBody } from "./body.js";
 import { readMultipart } from "./multipart.js";
-import { validate } from "./validate.js";
+import { validate } from "../domain/validate.js";
 
 /** A message as read from a request, before it is queued; `inlineBytes` holds JSON attachments' decoded bytes. */
 export interface IncomingMessage {

@@ -1,5 +1,5 @@
 import type { Readable } from "node:stream";
-import type { MessageStatus, StatusRecord } from "../status/record.js";
+import type { MessageStatus, StatusRecord } from "../domain/statusRecord.js";
 
 /** Message bytes too large for a queue message: bodies and attachments, under `{id}/...`. */
 export interface MessageStore {

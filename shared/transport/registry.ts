@@ -1,8 +1,8 @@
 import { type Config, ConfigError, type TransportName } from "../config.js";
-import { readPemPair } from "../entra/credential.js";
-import { createTokenProvider, exchangeSmtpScope, type TokenProvider } from "../entra/tokenProvider.js";
-import { GraphTransport } from "./graph.js";
-import { MissingLoginError, type SmtpAuth, SmtpTransport } from "./smtp.js";
+import { readPemPair } from "./entra/credential.js";
+import { createTokenProvider, exchangeSmtpScope, type TokenProvider } from "./entra/tokenProvider.js";
+import { GraphTransport } from "./graph/transport.js";
+import { MissingLoginError, type SmtpAuth, SmtpTransport } from "./smtp/transport.js";
 import type { Transport } from "./transport.js";
 
 /**

@@ -1,6 +1,6 @@
 import type { Readable } from "node:stream";
 import type { TransportName } from "../config.js";
-import type { Mailbox } from "../message/address.js";
+import type { Mailbox } from "../domain/address.js";
 
 export interface OutboundAttachment {
   name: string;

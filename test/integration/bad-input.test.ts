@@ -1,7 +1,7 @@
 import { Readable } from "node:stream";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { submitMessageRoute } from "../../shared/http/submitMessage.js";
-import { problemTypeUri } from "../../shared/problem.js";
+import { submitMessageRoute } from "../../shared/api/operations/submitMessage.js";
+import { problemTypeUri } from "../../shared/domain/problem.js";
 import { startTestServices, storageConnection, testClient } from "../support/env.js";
 import { bearer, call, storageContents } from "../support/http.js";
 import { multipartBody } from "../support/multipart.js";

@@ -1,9 +1,9 @@
 import { readdir } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cancelMessageRoute } from "../../shared/http/cancelMessage.js";
-import { getMessageRoute } from "../../shared/http/getMessage.js";
-import { listMessagesRoute } from "../../shared/http/listMessages.js";
-import { submitMessageRoute } from "../../shared/http/submitMessage.js";
+import { cancelMessageRoute } from "../../shared/api/operations/cancelMessage.js";
+import { getMessageRoute } from "../../shared/api/operations/getMessage.js";
+import { listMessagesRoute } from "../../shared/api/operations/listMessages.js";
+import { submitMessageRoute } from "../../shared/api/operations/submitMessage.js";
 import { startTestServices, testClient } from "../support/env.js";
 import { bearer, call, drainOnce } from "../support/http.js";
 

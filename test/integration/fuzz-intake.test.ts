@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { submitMessageRoute } from "../../shared/http/submitMessage.js";
+import { submitMessageRoute } from "../../shared/api/operations/submitMessage.js";
 import { startTestServices, storageConnection, testClient } from "../support/env.js";
 import { call, storageContents } from "../support/http.js";
 import { type FormPart, multipartBody } from "../support/multipart.js";

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { submitMessageRoute } from "../../shared/http/submitMessage.js";
+import { submitMessageRoute } from "../../shared/api/operations/submitMessage.js";
 import { startTestServices, storageConnection, testClient } from "../support/env.js";
 import { bearer, call, storageContents } from "../support/http.js";
 import { multipartBody } from "../support/multipart.js";

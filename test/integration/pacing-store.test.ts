@@ -1,8 +1,12 @@
 import { TableClient } from "@azure/data-tables";
 import { describe, expect, it } from "vitest";
 import { emptyPacingState, type PacingState } from "../../shared/pacing/state.js";
-import { MemoryPacingStore, PacingContentionError, type PacingStore } from "../../shared/pacing/store.js";
-import { AzureTablePacingStore } from "../../shared/pacing/tableStore.js";
+import {
+  MemoryPacingStore,
+  PacingContentionError,
+  type PacingStore,
+} from "../../shared/storage/pacingStore.js";
+import { AzureTablePacingStore } from "../../shared/storage/azure/tablePacingStore.js";
 import { storageConnection, uniqueStorageNames } from "../support/env.js";
 
 const fastRetries = {

@@ -1,10 +1,10 @@
 import { Readable } from "node:stream";
 import { buffer } from "node:stream/consumers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { azureStorage } from "../../shared/storage/azure.js";
-import { MemoryMessageStore, MemoryStatusStore } from "../../shared/storage/memory.js";
+import { azureStorage } from "../../shared/storage/azure/account.js";
+import { MemoryMessageStore, MemoryStatusStore } from "../../shared/storage/memory/stores.js";
 import { type MessageStore, StatusConflictError, type StatusStore } from "../../shared/storage/ports.js";
-import type { StatusRecord } from "../../shared/status/record.js";
+import type { StatusRecord } from "../../shared/domain/statusRecord.js";
 import { storageConnection, uniqueStorageNames } from "../support/env.js";
 
 function record(id: string, clientId = "c1"): StatusRecord {

@@ -7,7 +7,7 @@ import { simpleParser } from "mailparser";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import { type Client, loadConfig } from "../../shared/config.js";
 import { buildTransports } from "../../shared/transport/registry.js";
-import { SmtpTransport } from "../../shared/transport/smtp.js";
+import { SmtpTransport } from "../../shared/transport/smtp/transport.js";
 import type { OutboundMessage, SendOutcome, Transport } from "../../shared/transport/transport.js";
 import { writeCertificatePair } from "../support/certificates.js";
 import { outlookResource, startFakeGraph } from "../support/fakeGraph.js";

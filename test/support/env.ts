@@ -4,10 +4,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inject } from "vitest";
 import { startSmtpSink } from "../../dev/smtpSink.js";
-import { composeServices } from "../../shared/compose.js";
+import { composeServices } from "../../shared/host/compose.js";
 import { type Client, loadConfig } from "../../shared/config.js";
-import { sha256Hex } from "../../shared/intake/auth.js";
-import type { StorageNames } from "../../shared/storage/azure.js";
+import { sha256Hex } from "../../shared/api/auth.js";
+import type { StorageNames } from "../../shared/storage/azure/account.js";
 import type { Clock } from "../../shared/storage/ports.js";
 
 /** Queue, container and table names no other test uses (Azure naming rules: lowercase, 3-63 characters). */

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { addressProblem, mailboxSchema, parseMailbox, senderAllowed } from "../../shared/message/address.js";
+import { addressProblem, mailboxSchema, parseMailbox, senderAllowed } from "../../shared/domain/address.js";
 
 describe("addresses", () => {
   it.each([

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { apiKeyFrom, ClientRegistry, sha256Hex } from "../../shared/intake/auth.js";
-import { AuthFailureLimiter } from "../../shared/intake/authFailures.js";
-import { ProblemError } from "../../shared/problem.js";
+import { apiKeyFrom, ClientRegistry, sha256Hex } from "../../shared/api/auth.js";
+import { AuthFailureLimiter } from "../../shared/api/authFailures.js";
+import { ProblemError } from "../../shared/domain/problem.js";
 
 const basic = (user: string, password: string) =>
   `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`;

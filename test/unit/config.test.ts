@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../../shared/config.js";
-import { sha256Hex } from "../../shared/intake/auth.js";
+import { sha256Hex } from "../../shared/api/auth.js";
 
 const client = {
   id: "scanner",

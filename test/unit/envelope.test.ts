@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { checkIn } from "../../shared/intake/claimCheck.js";
-import type { StoredMessage } from "../../shared/message/schema.js";
-import { decodeEnvelope, encodeEnvelope, inlineMessageLimitBytes } from "../../shared/queue/envelope.js";
-import { MemoryMessageStore } from "../../shared/storage/memory.js";
+import type { StoredMessage } from "../../shared/domain/message.js";
+import { decodeEnvelope, encodeEnvelope, inlineMessageLimitBytes } from "../../shared/domain/envelope.js";
+import { MemoryMessageStore } from "../../shared/storage/memory/stores.js";
 
 function message(overrides: Partial<StoredMessage> = {}): StoredMessage {
   return {

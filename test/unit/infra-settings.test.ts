@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { projectRoot } from "../../dev/settings.js";
-import { defaultStorageNames } from "../../shared/storage/azure.js";
+import { defaultStorageNames } from "../../shared/storage/azure/account.js";
 
 // No Bicep CLI can run here, so these checks read the Bicep as text: the settings contract with
 // shared/config.ts, the declared storage names, role GUIDs and the shape azd expects.

@@ -3,8 +3,8 @@ import { join } from "node:path";
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { describe, expect, it } from "vitest";
 import { projectRoot } from "../../dev/settings.js";
-import { type JsonObject, openApiPath } from "../../shared/http/openapi.js";
-import { routes } from "../../shared/http/routes.js";
+import { type JsonObject, openApiPath } from "../../shared/api/openapi/document.js";
+import { routes } from "../../shared/api/routes.js";
 import { connectorFiles, serialize } from "../../scripts/connector/files.js";
 import { toSwaggerSchema } from "../../scripts/connector/swagger.js";
 

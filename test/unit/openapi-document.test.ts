@@ -1,9 +1,9 @@
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { describe, expect, it } from "vitest";
-import { jsonMessageSchema } from "../../shared/message/schema.js";
-import { buildOpenApiDocument, type JsonObject, openApiPath } from "../../shared/http/openapi.js";
-import { routes } from "../../shared/http/routes.js";
+import { jsonMessageSchema } from "../../shared/domain/message.js";
+import { buildOpenApiDocument, type JsonObject, openApiPath } from "../../shared/api/openapi/document.js";
+import { routes } from "../../shared/api/routes.js";
 
 const document = buildOpenApiDocument(routes, "https://mailhook.example/api");
 

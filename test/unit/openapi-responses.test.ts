@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { z } from "zod";
-import { getMessageRoute } from "../../shared/http/getMessage.js";
-import { healthRoute } from "../../shared/http/health.js";
-import { openApiRoute, problemSchema } from "../../shared/http/openapi.js";
-import { submitMessageRoute } from "../../shared/http/submitMessage.js";
+import { getMessageRoute } from "../../shared/api/operations/getMessage.js";
+import { healthRoute } from "../../shared/api/operations/health.js";
+import { openApiRoute, problemSchema } from "../../shared/api/openapi/document.js";
+import { submitMessageRoute } from "../../shared/api/operations/submitMessage.js";
 import { startTestServices, testClient } from "../support/env.js";
 import { bearer, call } from "../support/http.js";
 

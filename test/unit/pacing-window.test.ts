@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { defaultPacingSettings, type PacingPolicy, pacingPolicy } from "../../shared/pacing/limits.js";
-import { describeWait, isQuotaExceeded } from "../../shared/pacing/pacer.js";
+import { describeWait, isQuotaExceeded } from "../../shared/app/mailboxPacer.js";
 import {
   emptyPacingState,
   maxDayEntries,

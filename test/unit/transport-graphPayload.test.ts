@@ -10,9 +10,9 @@ import {
   toGraphMessage,
   uploadChunkBytes,
   uploadSessionMinBytes,
-} from "../../shared/transport/graphPayload.js";
+} from "../../shared/transport/graph/payload.js";
 import type { OutboundAttachment, OutboundMessage } from "../../shared/transport/transport.js";
-import { fixedChunks } from "../../shared/transport/uploadSession.js";
+import { fixedChunks } from "../../shared/transport/graph/uploadSession.js";
 
 const MiB = 1024 * 1024;
 

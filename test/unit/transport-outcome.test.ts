@@ -5,12 +5,12 @@ import {
   fallbackRetryAfterMs,
   type GraphFailure,
   parseRetryAfterMs,
-} from "../../shared/transport/graphOutcome.js";
+} from "../../shared/transport/graph/outcome.js";
 import {
   classifySmtpFailure,
   classifySmtpReply,
   type SmtpFailure,
-} from "../../shared/transport/smtpOutcome.js";
+} from "../../shared/transport/smtp/outcome.js";
 import type { SendOutcome } from "../../shared/transport/transport.js";
 
 const nowMs = Date.parse("2026-03-01T12:00:00Z");

@@ -4,9 +4,9 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { type Client, ConfigError, loadConfig } from "../../shared/config.js";
 import { enforcePolicy } from "../../shared/intake/policy.js";
-import type { StoredMessage } from "../../shared/message/schema.js";
+import type { StoredMessage } from "../../shared/domain/message.js";
 import { buildTransports } from "../../shared/transport/registry.js";
-import { SmtpTransport } from "../../shared/transport/smtp.js";
+import { SmtpTransport } from "../../shared/transport/smtp/transport.js";
 
 const client = (transport: Client["transport"]): Client => ({
   id: "c1",

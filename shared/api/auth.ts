@@ -1,0 +1,75 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { Client } from "../config.js";
+import { ProblemError } from "../domain/problem.js";
+import { AuthFailureLimiter, sourceOf } from "./authFailures.js";
+
+export function sha256Hex(key: string): string {
+  return createHash("sha256").update(key, "utf8").digest("hex");
+}
+
+/**
+ * The API key from `Authorization: Bearer <key>`, `x-api-key: <key>`, or HTTP Basic with the key as the
+ * password (scanners often have only user and password fields).
+ */
+export function apiKeyFrom(headers: Headers): string | undefined {
+  const explicit = headers.get("x-api-key")?.trim();
+  if (explicit) return explicit;
+  const authorization = headers.get("authorization")?.trim() ?? "";
+  const [scheme, credentials = ""] = authorization.split(/\s+/, 2);
+  if (scheme?.toLowerCase() === "bearer") return credentials || undefined;
+  if (scheme?.toLowerCase() === "basic") {
+    const decoded = Buffer.from(credentials, "base64").toString("utf8");
+    const colon = decoded.indexOf(":");
+    return colon >= 0 ? decoded.slice(colon + 1) || undefined : undefined;
+  }
+  return undefined;
+}
+
+/** The configured callers, looked up by the SHA-256 of their key. */
+export class ClientRegistry {
+  private readonly hashes: { client: Client; hash: Buffer }[];
+
+  constructor(
+    readonly clients: readonly Client[],
+    private readonly failures = new AuthFailureLimiter(),
+    private readonly nowMs: () => number = Date.now,
+  ) {
+    this.hashes = clients.map((client) => ({ client, hash: Buffer.from(client.keySha256, "hex") }));
+  }
+
+  /** The client holding `key`, comparing every stored hash in constant time. */
+  find(key: string): Client | undefined {
+    const presented = createHash("sha256").update(key, "utf8").digest();
+    let found: Client | undefined;
+    for (const { client, hash } of this.hashes) {
+      if (timingSafeEqual(presented, hash)) found = client;
+    }
+    return found;
+  }
+
+  /**
+   * The caller of a request, or a 401 that does not say whether a client exists; a source that keeps
+   * failing gets 429 with Retry-After instead (a valid key still works from there).
+   */
+  authenticate(headers: Headers): Client {
+    const key = apiKeyFrom(headers);
+    const client = key === undefined ? undefined : this.find(key);
+    if (!client) {
+      const waitMs = this.failures.fail(sourceOf(headers), this.nowMs());
+      if (waitMs > 0) {
+        const seconds = Math.ceil(waitMs / 1000);
+        throw new ProblemError("rateLimited", `Too many failed authentications; try again in ${seconds} s.`, {
+          headers: { "Retry-After": String(seconds) },
+        });
+      }
+      throw new ProblemError(
+        "unauthorized",
+        "Send an API key as 'Authorization: Bearer <key>' or 'x-api-key'.",
+        {
+          headers: { "WWW-Authenticate": 'Bearer realm="mailhook", Basic realm="mailhook"' },
+        },
+      );
+    }
+    return client;
+  }
+}

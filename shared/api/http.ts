@@ -1,0 +1,111 @@
+import type { ReadableStream } from "node:stream/web";
+import type { z } from "zod";
+import type { Logger } from "../log.js";
+import { type ProblemKind, ProblemError } from "../domain/problem.js";
+import type { Services } from "../app/services.js";
+
+/** The part of an HTTP request handlers use; Azure Functions' HttpRequest and the local host both provide it. */
+export interface ApiRequest {
+  method: string;
+  url: string;
+  headers: Headers;
+  params: Record<string, string>;
+  body: ReadableStream<Uint8Array> | null;
+}
+
+export interface ApiResponse {
+  status: number;
+  headers: Record<string, string>;
+  body?: string;
+}
+
+export type Handler = (request: ApiRequest, services: Services, log: Logger) => Promise<ApiResponse>;
+
+/** One documented response of an operation. */
+export interface ResponseDoc {
+  description: string;
+  /** The JSON body's schema (output side); none for an empty body. */
+  schema?: z.ZodType;
+  /** Response headers worth documenting (e.g. `Location`), with what they hold. */
+  headers?: Record<string, string>;
+}
+
+/**
+ * What the OpenAPI document (`GET /api/v1/openapi.json`) and the Power Automate connector say about a route,
+ * kept beside the handler and built from the zod schemas it validates with (see `shared/api/openapi/document.ts`).
+ */
+export interface RouteDoc {
+  /** Stable operation id; also the connector's operation id. */
+  operationId: string;
+  /** Short name shown as the connector action, e.g. "Send an email". */
+  summary: string;
+  description: string;
+  /** False for the few routes that need no API key (health, the OpenAPI document). */
+  requiresKey: boolean;
+  /** Path parameters named in the route template. */
+  pathParams?: Record<string, { description: string; schema: z.ZodType }>;
+  /** Request headers the operation reads (beyond authentication). */
+  requestHeaders?: Record<string, { description: string; schema: z.ZodType }>;
+  /** The request body schema (input side) by media type. */
+  requestBody?: { "application/json"?: z.ZodType; "multipart/form-data"?: z.ZodType };
+  /** Successful responses by status code. */
+  responses: Record<number, ResponseDoc>;
+  /** Problem kinds (RFC 9457 answers) the operation can give besides 401 and 500. */
+  problems?: ProblemKind[];
+  /** False to leave the operation out of the Power Automate connector. */
+  connector?: boolean;
+}
+
+/** One API operation: its Functions name, methods, route template (Functions syntax) and handler. */
+export interface Route {
+  name: string;
+  methods: ("GET" | "POST" | "DELETE")[];
+  route: string;
+  handler: Handler;
+  /** Documentation; every route in the table has it (test/unit/openapi-document.test.ts checks). */
+  doc?: RouteDoc;
+}
+
+export function jsonResponse(
+  status: number,
+  value: unknown,
+  headers: Record<string, string> = {},
+): ApiResponse {
+  return {
+    status,
+    headers: { "Content-Type": "application/json; charset=utf-8", ...headers },
+    body: JSON.stringify(value),
+  };
+}
+
+export function problemResponse(problem: ProblemError): ApiResponse {
+  return {
+    status: problem.status,
+    headers: { "Content-Type": "application/problem+json; charset=utf-8", ...problem.headers },
+    body: JSON.stringify(problem.toBody()),
+  };
+}
+
+/**
+ * Runs a handler and maps every error to problem+json: a ProblemError as it says, anything else as a
+ * logged 500 with a generic answer (internal details never reach the caller).
+ */
+export async function handle(
+  route: Route,
+  request: ApiRequest,
+  services: Services,
+  log: Logger,
+): Promise<ApiResponse> {
+  try {
+    return await route.handler(request, services, log);
+  } catch (error) {
+    if (error instanceof ProblemError) return problemResponse(error);
+    log.error("request failed", {
+      route: route.name,
+      error: error instanceof Error ? error.message : String(error),
+    });
+    return problemResponse(
+      new ProblemError("internal", "Something went wrong on our side; the request was not accepted."),
+    );
+  }
+}

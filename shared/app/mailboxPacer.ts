@@ -1,0 +1,97 @@
+import { randomBytes } from "node:crypto";
+import type { TransportName } from "../config.js";
+import type { Clock } from "../storage/ports.js";
+import { type PacingPolicy, type PacingSettings, pacingPolicy } from "../pacing/limits.js";
+import type { PacingStore } from "../storage/pacingStore.js";
+import {
+  decide,
+  type PacingDecision,
+  type QuotaView,
+  quotaView,
+  release,
+  type ThrottleFeedback,
+  type WaitReason,
+} from "../pacing/window.js";
+
+/**
+ * Paces every sending mailbox through the shared store: reserve before a send, release after it.
+ * Each call is one optimistic read-decide-write of the mailbox's record; the decision itself is pure.
+ */
+export class MailboxPacer {
+  constructor(
+    /** Public for its operation counters (tests and benchmarks bound the storage cost per message). */
+    readonly store: PacingStore,
+    private readonly settings: PacingSettings,
+    private readonly clock: Clock,
+  ) {}
+
+  policy(mailbox: string, transport: TransportName): PacingPolicy {
+    return pacingPolicy(this.settings, mailbox, transport);
+  }
+
+  /** Asks for a send slot; `bookedAt` is the slot an earlier decision booked this message for. */
+  reserve(
+    mailbox: string,
+    transport: TransportName,
+    request: { recipients: number; bookedAt?: number },
+  ): Promise<PacingDecision> {
+    const policy = this.policy(mailbox, transport);
+    const leaseId = randomBytes(6).toString("base64url");
+    return this.store.update(mailbox, (current) => {
+      const { decision, state, changed } = decide(
+        current,
+        this.clock.now().getTime(),
+        { ...request, leaseId },
+        policy,
+      );
+      return { state: changed ? state : undefined, result: decision };
+    });
+  }
+
+  /**
+   * Reports a reservation's send as finished. With `throttle` the mailbox pauses and the message is booked
+   * again; the answer is its planned time (epoch ms).
+   */
+  release(
+    mailbox: string,
+    transport: TransportName,
+    request: { leaseId: string; recipients: number; throttle?: ThrottleFeedback },
+  ): Promise<number | undefined> {
+    const policy = this.policy(mailbox, transport);
+    return this.store.update(mailbox, (current) => {
+      const { state, plannedAt } = release(current, this.clock.now().getTime(), request, policy);
+      return { state, result: plannedAt };
+    });
+  }
+
+  async quota(mailbox: string, transport: TransportName): Promise<QuotaView> {
+    const state = await this.store.get(mailbox);
+    return quotaView(state, this.clock.now().getTime(), this.policy(mailbox, transport));
+  }
+}
+
+/** The `reason` a deferred status shows. */
+export function describeWait(
+  decision: Extract<PacingDecision, { kind: "wait" }>,
+  policy: PacingPolicy,
+  recipients: number,
+): string {
+  const at = new Date(decision.until).toISOString();
+  const { limits } = policy;
+  const texts: Record<WaitReason, string> = {
+    messages: `the mailbox is at its limit of ${limits.messagesPerWindow} messages per ${limits.messageWindowMs / 1000} s; next slot at ${at}`,
+    recipients: `the mailbox is at its limit of ${limits.recipientsPerWindow} recipients per 24 h and this message has ${recipients}; enough of the window frees at ${at}`,
+    concurrency: `${limits.concurrency} sends are already in flight for this mailbox; next try at ${at}`,
+    paused: `the mailbox is paused (${decision.pauseReason ?? "throttled by the provider"}); planned for ${at}`,
+    backlog: `waiting behind earlier messages from this mailbox; planned for ${at}`,
+    early: `planned for ${at}`,
+  };
+  return texts[decision.reason];
+}
+
+const quotaPattern = /SubmissionQuotaExceeded|\b5\.2\.0\b|QuotaExceeded|ExceededMessageLimit/i;
+
+/** Exchange Online's "over the daily quota" answers (554 5.2.0 SubmissionQuotaExceededException). */
+export function isQuotaExceeded(code: string | undefined, text: string): boolean {
+  return quotaPattern.test(`${code ?? ""} ${text}`);
+}

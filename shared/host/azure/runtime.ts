@@ -1,0 +1,10 @@
+import { type Composed, composeServices } from "../compose.js";
+import { loadConfig } from "../../config.js";
+
+let composed: Promise<Composed> | undefined;
+
+/** The process-wide services under Azure Functions, composed on first use from the app settings. */
+export function runtime(): Promise<Composed> {
+  composed ??= composeServices(loadConfig(process.env));
+  return composed;
+}

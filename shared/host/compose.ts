@@ -1,0 +1,65 @@
+import { randomUUID } from "node:crypto";
+import type { Config } from "../config.js";
+import type { DispatchDeps } from "../app/dispatchMessage.js";
+import { ClientRegistry } from "../api/auth.js";
+import type { Logger } from "../log.js";
+import { MailboxPacer } from "../app/mailboxPacer.js";
+import { AzureTablePacingStore } from "../storage/azure/tablePacingStore.js";
+import type { Services } from "../app/services.js";
+import { azureStorage, type StorageNames } from "../storage/azure/account.js";
+import { type Clock, systemClock } from "../storage/ports.js";
+import { buildTransports } from "../transport/registry.js";
+import { enqueueWebhook, type WebhookDeps } from "../app/deliverWebhook.js";
+
+export interface ComposeOptions {
+  /** Storage names; tests use unique ones. */
+  storageNames?: StorageNames;
+  clock?: Clock;
+}
+
+/** The composition root: real adapters built from validated configuration. */
+export async function composeServices(config: Config, options: ComposeOptions = {}) {
+  const storage = azureStorage(config.storage, options.storageNames);
+  await storage.ensure();
+  const transports = buildTransports(config);
+  const clients = new ClientRegistry(config.clients);
+  const clock = options.clock ?? systemClock;
+  const services: Services = {
+    config,
+    clients,
+    messages: storage.messages,
+    statuses: storage.statuses,
+    queue: storage.queue,
+    idempotency: storage.idempotency,
+    transports,
+    pacer: new MailboxPacer(new AzureTablePacingStore(storage.pacingTable), config.pacing, clock),
+    clock,
+    newId: randomUUID,
+  };
+  const client = (clientId: string) => clients.clients.find((c) => c.id === clientId);
+  const webhookDeps = (log: Logger): WebhookDeps => ({
+    statuses: storage.statuses,
+    webhookQueue: storage.webhookQueue,
+    client,
+    policy: config.webhooks,
+    clock,
+    log,
+  });
+  const dispatchDeps = (log: Logger): DispatchDeps => ({
+    ...services,
+    log,
+    saveToSentItems: (clientId) => client(clientId)?.saveToSentItems ?? true,
+    reportFinal: (record) => enqueueWebhook(record, webhookDeps(log)),
+  });
+  return {
+    services,
+    storage,
+    dispatchDeps,
+    webhookDeps,
+    async close(): Promise<void> {
+      await Promise.all([...transports.values()].map((t) => t.close()));
+    },
+  };
+}
+
+export type Composed = Awaited<ReturnType<typeof composeServices>>;

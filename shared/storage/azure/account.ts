@@ -1,0 +1,97 @@
+import { TableClient } from "@azure/data-tables";
+import { DefaultAzureCredential, ManagedIdentityCredential } from "@azure/identity";
+import { BlobServiceClient } from "@azure/storage-blob";
+import { QueueServiceClient } from "@azure/storage-queue";
+import type { StorageSettings } from "../../config.js";
+import { AzureBlobMessageStore } from "./blobMessageStore.js";
+import { AzureOutboundQueue } from "./storageQueue.js";
+import { AzureTableIdempotencyStore } from "./tableIdempotencyStore.js";
+import { AzureTableStatusStore } from "./tableStatusStore.js";
+
+/** The storage names; fixed in production, unique per test. */
+export interface StorageNames {
+  queue: string;
+  poisonQueue: string;
+  container: string;
+  table: string;
+  /** Pacing state, one entity per sending mailbox (shared/pacing). */
+  pacing: string;
+  /** Idempotency keys per client, kept 24 h. */
+  idempotency: string;
+  /** Delivery webhooks waiting to be posted (shared/webhooks). */
+  webhookQueue: string;
+}
+
+export const defaultStorageNames: StorageNames = {
+  queue: "mailhook-outbound",
+  poisonQueue: "mailhook-outbound-poison",
+  container: "mailhook-messages",
+  table: "messages",
+  pacing: "pacing",
+  idempotency: "idempotency",
+  webhookQueue: "mailhook-webhooks",
+};
+
+/** The Blob and Queue service clients and a Table client factory, from a connection string or a managed identity. */
+function storageClients(settings: StorageSettings) {
+  if (settings.kind === "identity") {
+    // A user-assigned identity names its client id; otherwise the platform's default identity chain.
+    const credential = settings.clientId
+      ? new ManagedIdentityCredential({ clientId: settings.clientId })
+      : new DefaultAzureCredential();
+    return {
+      blobService: new BlobServiceClient(settings.blobUri, credential),
+      queueService: new QueueServiceClient(settings.queueUri, credential),
+      tableClient: (name: string) => new TableClient(settings.tableUri, name, credential),
+    };
+  }
+  const connection = settings.connectionString;
+  // Plain HTTP is allowed for the loopback emulator only (Azurite); anything else must be HTTPS.
+  const allowInsecureConnection = /TableEndpoint=http:\/\/(127\.0\.0\.1|localhost)[:/]/i.test(connection);
+  return {
+    blobService: BlobServiceClient.fromConnectionString(connection),
+    queueService: QueueServiceClient.fromConnectionString(connection),
+    tableClient: (name: string) =>
+      TableClient.fromConnectionString(connection, name, { allowInsecureConnection }),
+  };
+}
+
+export function azureStorage(settings: StorageSettings, names: StorageNames = defaultStorageNames) {
+  const { blobService, queueService, tableClient } = storageClients(settings);
+  const table = tableClient(names.table);
+  const pacingTable = tableClient(names.pacing);
+  const idempotencyTable = tableClient(names.idempotency);
+  const container = blobService.getContainerClient(names.container);
+  const queue = queueService.getQueueClient(names.queue);
+  const poisonQueue = queueService.getQueueClient(names.poisonQueue);
+  const webhookQueue = queueService.getQueueClient(names.webhookQueue);
+  return {
+    names,
+    queueClient: queue,
+    poisonQueueClient: poisonQueue,
+    webhookQueueClient: webhookQueue,
+    /** Any queue of this account, by name (the local host's poison-of-poison queue, tests' probes). */
+    queueClientFor: (name: string) => queueService.getQueueClient(name),
+    messages: new AzureBlobMessageStore(container),
+    statuses: new AzureTableStatusStore(table),
+    queue: new AzureOutboundQueue(queue),
+    webhookQueue: new AzureOutboundQueue(webhookQueue),
+    idempotency: new AzureTableIdempotencyStore(idempotencyTable),
+    /** The pacing table; shared/pacing wraps it in its store. */
+    pacingTable,
+    /** Creates what is missing (Bicep declares them in Azure; Azurite starts empty). */
+    async ensure(): Promise<void> {
+      await Promise.all([
+        container.createIfNotExists(),
+        queue.createIfNotExists(),
+        poisonQueue.createIfNotExists(),
+        webhookQueue.createIfNotExists(),
+        table.createTable(),
+        pacingTable.createTable(),
+        idempotencyTable.createTable(),
+      ]);
+    },
+  };
+}
+
+export type AzureStorage = ReturnType<typeof azureStorage>;

@@ -1,0 +1,127 @@
+import type { Mailbox } from "../../domain/address.js";
+import type { OutboundAttachment, OutboundMessage } from "../transport.js";
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+/** Graph caps a request body near 4 MB (Graph docs, "Attach large files to Outlook messages"). */
+export const graphRequestMaxBytes = 4 * MiB;
+/** Attachments of 3 MB or more go through an upload session; sessions for smaller files are refused. */
+export const uploadSessionMinBytes = 3 * MiB;
+/** Upload chunks must be multiples of 320 KiB and at most 4 MB: 10 × 320 KiB = 3.125 MiB. */
+export const uploadChunkBytes = 10 * 320 * KiB;
+
+interface GraphRecipient {
+  emailAddress: { address: string; name?: string };
+}
+
+export interface GraphFileAttachment {
+  "@odata.type": "#microsoft.graph.fileAttachment";
+  name: string;
+  contentType: string;
+  contentBytes: string;
+}
+
+/** Graph's `message` resource, the fields mailhook sets. */
+export interface GraphMessage {
+  subject: string;
+  body: { contentType: "Text" | "HTML"; content: string };
+  from: GraphRecipient;
+  toRecipients: GraphRecipient[];
+  ccRecipients: GraphRecipient[];
+  bccRecipients: GraphRecipient[];
+  replyTo: GraphRecipient[];
+  importance?: "low" | "normal" | "high";
+  /** Graph accepts only `x-` names here, and only a few of them (about 5). */
+  internetMessageHeaders?: { name: string; value: string }[];
+  attachments?: GraphFileAttachment[];
+}
+
+const recipient = (m: Mailbox): GraphRecipient => ({
+  emailAddress: m.name ? { address: m.address, name: m.name } : { address: m.address },
+});
+
+/**
+ * The Graph `message` for an outbound message, without attachments. Graph has one body: HTML wins when a
+ * message has both (the text part is dropped; Outlook derives a plain-text view for recipients who need it).
+ */
+export function toGraphMessage(message: OutboundMessage): GraphMessage {
+  const headers = Object.entries(message.headers);
+  return {
+    subject: message.subject,
+    body:
+      message.html !== undefined
+        ? { contentType: "HTML", content: message.html }
+        : { contentType: "Text", content: message.text ?? "" },
+    from: recipient(message.from),
+    toRecipients: message.to.map(recipient),
+    ccRecipients: message.cc.map(recipient),
+    bccRecipients: message.bcc.map(recipient),
+    replyTo: message.replyTo.map(recipient),
+    ...(message.importance ? { importance: message.importance } : {}),
+    ...(headers.length > 0
+      ? { internetMessageHeaders: headers.map(([name, value]) => ({ name, value })) }
+      : {}),
+  };
+}
+
+export function fileAttachment(attachment: OutboundAttachment, contentBytes: string): GraphFileAttachment {
+  return {
+    "@odata.type": "#microsoft.graph.fileAttachment",
+    name: attachment.name,
+    contentType: attachment.contentType,
+    contentBytes,
+  };
+}
+
+const base64Length = (bytes: number) => 4 * Math.ceil(bytes / 3);
+
+/** The exact size of the `sendMail` body with every attachment inline, computed without reading any file. */
+export function inlineRequestBytes(message: OutboundMessage): number {
+  const body = {
+    message: {
+      ...toGraphMessage(message),
+      attachments: message.attachments.map((a) => fileAttachment(a, "")),
+    },
+    saveToSentItems: message.saveToSentItems,
+  };
+  return (
+    Buffer.byteLength(JSON.stringify(body)) +
+    message.attachments.reduce((sum, a) => sum + base64Length(a.size), 0)
+  );
+}
+
+/** How one attachment reaches a draft: in a POST of its own, or through an upload session. */
+export type AttachmentRoute = "post" | "uploadSession";
+
+/**
+ * `sendMail` when the whole request fits under Graph's cap; otherwise a draft, each attachment added on its
+ * own (upload session from 3 MB), then `send`.
+ */
+export type GraphSendPlan = { kind: "sendMail" } | { kind: "draft"; routes: AttachmentRoute[] };
+
+export function planGraphSend(message: OutboundMessage): GraphSendPlan {
+  if (inlineRequestBytes(message) <= graphRequestMaxBytes) return { kind: "sendMail" };
+  return {
+    kind: "draft",
+    routes: message.attachments.map((a) => (a.size >= uploadSessionMinBytes ? "uploadSession" : "post")),
+  };
+}
+
+/** One PUT of an upload session: bytes `start`..`end` (inclusive) of `total`. */
+export interface ChunkRange {
+  start: number;
+  end: number;
+  total: number;
+}
+
+/** The in-order byte ranges to PUT for a file of `totalBytes`, each `chunkBytes` long except the last. */
+export function chunkRanges(totalBytes: number, chunkBytes = uploadChunkBytes): ChunkRange[] {
+  const ranges: ChunkRange[] = [];
+  for (let start = 0; start < totalBytes; start += chunkBytes) {
+    ranges.push({ start, end: Math.min(start + chunkBytes, totalBytes) - 1, total: totalBytes });
+  }
+  return ranges;
+}
+
+export const contentRange = (r: ChunkRange) => `bytes ${r.start}-${r.end}/${r.total}`;

@@ -1,0 +1,84 @@
+import type { SendOutcome } from "../transport.js";
+
+const minute = 60_000;
+
+interface SmtpRule {
+  /** Matched against `"<reply code> <enhanced status> <text>"`. */
+  pattern: RegExp;
+  outcome: (code: string, text: string) => SendOutcome;
+}
+
+const throttled =
+  (retryAfterMs: number) =>
+  (code: string, text: string): SendOutcome => ({
+    kind: "throttled",
+    retryAfterMs,
+    code,
+    text,
+  });
+const transient = (code: string, text: string): SendOutcome => ({ kind: "transient", code, text });
+const permanent = (code: string, text: string): SendOutcome => ({ kind: "permanent", code, text });
+
+// Exchange Online's replies (see ../shared/reference/m365-facts.md); first match wins.
+const rules: SmtpRule[] = [
+  // 3 concurrent SMTP AUTH connections per mailbox; the 4th is refused.
+  { pattern: /^432\b|\b4\.3\.2\b/, outcome: throttled(minute) },
+  // Daily recipient quota (10,000 per rolling 24 h) exhausted: wait for the window, do not fail. Only this
+  // 554 5.2.0: the same code also carries SendAsDenied and other STOREDRV failures that are permanent.
+  { pattern: /SubmissionQuotaExceeded/i, outcome: throttled(60 * minute) },
+  // Continuous-error throttling of SMTP AUTH submissions.
+  { pattern: /\b5\.2\.25[1-5]\b/, outcome: throttled(15 * minute) },
+  { pattern: /^4\d\d\b/, outcome: transient },
+  { pattern: /^5\d\d\b/, outcome: permanent },
+];
+
+const transientNetworkCodes = new Set([
+  "ECONNECTION",
+  "ECONNRESET",
+  "ECONNREFUSED",
+  "ETIMEDOUT",
+  "ESOCKET",
+  "EPIPE",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EAI_AGAIN",
+  "EDNS",
+  "EPROTOCOL",
+]);
+
+/** The parts of a nodemailer error we classify on. */
+export interface SmtpFailure {
+  responseCode?: number;
+  response?: string;
+  code?: string;
+  message: string;
+}
+
+/** Classifies a final SMTP reply (`"250 2.0.0 OK"`, `"550 5.7.60 …"`) into what happens next. */
+export function classifySmtpReply(reply: string): SendOutcome | undefined {
+  const trimmed = reply.trim();
+  const responseCode = Number(/^(\d{3})\b/.exec(trimmed)?.[1]);
+  if (!responseCode) return undefined;
+  if (responseCode >= 200 && responseCode < 300) return { kind: "sent", response: trimmed };
+  const rule = rules.find((r) => r.pattern.test(trimmed));
+  return rule?.outcome(enhancedCode(responseCode, trimmed), trimmed);
+}
+
+/** Classifies an SMTP reply (or a connection failure) into what happens next. */
+export function classifySmtpFailure(failure: SmtpFailure): SendOutcome {
+  const reply = failure.response?.trim();
+  if (failure.responseCode && reply) {
+    const outcome = classifySmtpReply(reply);
+    if (outcome) return outcome;
+  }
+  if (failure.code && transientNetworkCodes.has(failure.code)) {
+    return { kind: "transient", code: failure.code, text: failure.message };
+  }
+  // An answer we cannot place: retry through the queue; the retry budget bounds it.
+  return { kind: "transient", code: failure.code, text: failure.message };
+}
+
+function enhancedCode(responseCode: number, reply: string): string {
+  const enhanced = /^\d{3}[ -](\d\.\d{1,3}\.\d{1,3})\b/.exec(reply)?.[1];
+  return enhanced ? `${responseCode} ${enhanced}` : String(responseCode);
+}

@@ -1,0 +1,170 @@
+import type { ConnectionOptions } from "node:tls";
+import nodemailer, { type Transporter } from "nodemailer";
+import type SMTPPool from "nodemailer/lib/smtp-pool/index.js";
+import type { TransportName } from "../../config.js";
+import { TokenError, type TokenProvider } from "../entra/tokenProvider.js";
+import { classifyTokenFailure } from "../graph/outcome.js";
+import { classifySmtpFailure, type SmtpFailure } from "./outcome.js";
+import type { OutboundMessage, SendOutcome, Transport } from "../transport.js";
+
+/**
+ * How a mailbox logs in: a password (SMTP AUTH basic), an app-only token (SMTP AUTH XOAUTH2, the SASL user
+ * being the mailbox), or not at all (Direct Send; relay, authenticated by IP or client certificate).
+ */
+export type SmtpAuth =
+  | { kind: "basic"; password(mailbox: string): string }
+  | { kind: "oauth2"; tokens: TokenProvider; scope: string }
+  | { kind: "none" };
+
+export interface SmtpTransportSettings {
+  name: TransportName;
+  host: string;
+  port: number;
+  /** Refuse to go on without STARTTLS. Required wherever credentials travel (checked at construction). */
+  requireTLS: boolean;
+  auth: SmtpAuth;
+  /** Client certificate and key (PEM) for certificate-based relay connectors. */
+  clientCertificate?: { cert: string; key: string };
+  /** Exchange Online allows 3 concurrent SMTP AUTH connections per mailbox; the 4th gets 432 4.3.2. */
+  connectionsPerMailbox: number;
+  timeoutsMs?: { connection: number; socket: number };
+}
+
+/** Raised by a basic `password` lookup when a mailbox has no password configured. */
+export class MissingLoginError extends Error {}
+
+// nodemailer asks for a new token this long before msal's expiry; msal renews 5 minutes ahead too.
+const tokenRenewalMarginMs = 5 * 60_000;
+
+/** nodemailer over SMTP: one connection pool per sending mailbox, TLS 1.2 or newer. */
+export class SmtpTransport implements Transport {
+  readonly name: TransportName;
+  private readonly pools = new Map<string, Transporter<SMTPPool.SentMessageInfo>>();
+
+  constructor(private readonly settings: SmtpTransportSettings) {
+    if (settings.auth.kind !== "none" && !settings.requireTLS) {
+      throw new Error(
+        `transport ${settings.name}: credentials must not travel without TLS (requireTLS is off)`,
+      );
+    }
+    this.name = settings.name;
+  }
+
+  async send(message: OutboundMessage): Promise<SendOutcome> {
+    const { auth } = this.settings;
+    if (auth.kind === "oauth2") {
+      // Get the token before connecting: a credential problem is classified as one, not as an SMTP failure.
+      try {
+        await auth.tokens.getToken(auth.scope);
+      } catch (error) {
+        if (error instanceof TokenError) return classifyTokenFailure(error.errorCode, error.message);
+        return {
+          kind: "transient",
+          code: "entra",
+          text: error instanceof Error ? error.message : String(error),
+        };
+      }
+    }
+    let pool: Transporter<SMTPPool.SentMessageInfo>;
+    try {
+      pool = this.pool(message.from.address);
+    } catch (error) {
+      if (error instanceof MissingLoginError)
+        return { kind: "permanent", code: "config", text: error.message };
+      throw error;
+    }
+    try {
+      const attachments = await Promise.all(
+        message.attachments.map(async (a) => ({
+          filename: a.name,
+          contentType: a.contentType,
+          content: await a.open(),
+        })),
+      );
+      const info = await pool.sendMail({
+        messageId: message.messageId,
+        from: message.from,
+        to: message.to,
+        cc: message.cc,
+        bcc: message.bcc,
+        replyTo: message.replyTo,
+        subject: message.subject,
+        text: message.text,
+        html: message.html,
+        headers: message.headers,
+        ...(message.importance ? { priority: message.importance } : {}),
+        attachments,
+      });
+      return { kind: "sent", providerMessageId: info.messageId, response: info.response };
+    } catch (error) {
+      return classifySmtpFailure(asSmtpFailure(error));
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const pool of this.pools.values()) pool.close();
+    this.pools.clear();
+  }
+
+  private pool(mailbox: string): Transporter<SMTPPool.SentMessageInfo> {
+    const key = mailbox.toLowerCase();
+    const existing = this.pools.get(key);
+    if (existing) return existing;
+    const { settings } = this;
+    const tls: ConnectionOptions = {
+      minVersion: "TLSv1.2",
+      servername: settings.host,
+      ...settings.clientCertificate,
+    };
+    const pool = nodemailer.createTransport({
+      pool: true,
+      maxConnections: settings.connectionsPerMailbox,
+      host: settings.host,
+      port: settings.port,
+      secure: false,
+      requireTLS: settings.requireTLS,
+      tls,
+      connectionTimeout: settings.timeoutsMs?.connection ?? 30_000,
+      greetingTimeout: settings.timeoutsMs?.connection ?? 30_000,
+      socketTimeout: settings.timeoutsMs?.socket ?? 120_000,
+      ...loginOptions(settings.auth, mailbox),
+    });
+    this.pools.set(key, pool);
+    return pool;
+  }
+}
+
+function loginOptions(auth: SmtpAuth, mailbox: string) {
+  switch (auth.kind) {
+    case "none":
+      return {};
+    case "basic":
+      return { auth: { user: mailbox, pass: auth.password(mailbox) } };
+    case "oauth2":
+      return {
+        auth: {
+          type: "OAuth2" as const,
+          user: mailbox,
+          // Each new pooled connection asks for a token; msal answers from its cache until renewal is due.
+          provisionCallback(
+            _user: string,
+            renew: boolean,
+            done: (error: Error | null, token?: string, expiresMs?: number) => void,
+          ) {
+            auth.tokens.getToken(auth.scope, { forceRefresh: renew }).then(
+              (t) => done(null, t.token, t.expiresOnMs - tokenRenewalMarginMs),
+              (error: Error) => done(error),
+            );
+          },
+        },
+      };
+  }
+}
+
+function asSmtpFailure(error: unknown): SmtpFailure {
+  if (error instanceof Error) {
+    const e = error as Error & Partial<SmtpFailure>;
+    return { responseCode: e.responseCode, response: e.response, code: e.code, message: e.message };
+  }
+  return { message: String(error) };
+}
