@@ -12,10 +12,16 @@ import { type Logger, silentLogger } from "../shared/log.js";
 import type { StoredMessage } from "../shared/domain/message.js";
 import { defaultPacingSettings, type PacingSettings } from "../shared/pacing/limits.js";
 import { MailboxPacer } from "../shared/app/mailboxPacer.js";
-import { MemoryPacingStore, type PacingStore } from "../shared/storage/pacingStore.js";
+import { MemoryPacingStore } from "../shared/storage/memory/pacingStore.js";
 import { encodeEnvelope, type QueueEnvelope } from "../shared/domain/envelope.js";
 import type { StatusRecord } from "../shared/domain/statusRecord.js";
-import type { Clock, MessageStore, OutboundQueue, StatusStore } from "../shared/storage/ports.js";
+import type {
+  Clock,
+  MessageStore,
+  OutboundQueue,
+  PacingStore,
+  StatusStore,
+} from "../shared/storage/ports.js";
 import type { OutboundMessage, SendOutcome, Transport } from "../shared/transport/transport.js";
 import { printTable } from "./table.js";
 

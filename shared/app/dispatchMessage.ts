@@ -5,10 +5,15 @@ import type { Logger } from "../log.js";
 import { domainOf } from "../domain/address.js";
 import { type StoredMessage, storedMessageSchema } from "../domain/message.js";
 import { describeWait, isQuotaExceeded, type MailboxPacer } from "./mailboxPacer.js";
-import { PacingContentionError } from "../storage/pacingStore.js";
 import { decodeEnvelope, encodeEnvelope, type QueueEnvelope } from "../domain/envelope.js";
 import { isFinal, type StatusRecord, transition } from "../domain/statusRecord.js";
-import type { Clock, MessageStore, OutboundQueue, StatusStore } from "../storage/ports.js";
+import {
+  type Clock,
+  type MessageStore,
+  type OutboundQueue,
+  PacingContentionError,
+  type StatusStore,
+} from "../storage/ports.js";
 import type { OutboundMessage, SendOutcome, Transport } from "../transport/transport.js";
 import type { PacingDecision, ThrottleFeedback } from "../pacing/window.js";
 

@@ -1,8 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { TransportName } from "../config.js";
-import type { Clock } from "../storage/ports.js";
+import type { Clock, PacingStore } from "../storage/ports.js";
 import { type PacingPolicy, type PacingSettings, pacingPolicy } from "../pacing/limits.js";
-import type { PacingStore } from "../storage/pacingStore.js";
 import {
   decide,
   type PacingDecision,

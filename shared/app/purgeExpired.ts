@@ -1,8 +1,8 @@
 import type { Config } from "../config.js";
-import { type IdempotencyStore, idempotencyWindowMs } from "../domain/idempotency.js";
+import { idempotencyWindowMs } from "../domain/idempotency.js";
 import type { Logger } from "../log.js";
 import type { MessageStatus } from "../domain/statusRecord.js";
-import type { Clock, MessageStore, StatusStore } from "../storage/ports.js";
+import type { Clock, IdempotencyStore, MessageStore, StatusStore } from "../storage/ports.js";
 
 export interface RetentionDeps {
   statuses: StatusStore;

@@ -1,8 +1,7 @@
 import type { Config, TransportName } from "../config.js";
 import type { ClientRegistry } from "../api/auth.js";
-import type { IdempotencyStore } from "../domain/idempotency.js";
 import type { MailboxPacer } from "./mailboxPacer.js";
-import type { Clock, MessageStore, OutboundQueue, StatusStore } from "../storage/ports.js";
+import type { Clock, IdempotencyStore, MessageStore, OutboundQueue, StatusStore } from "../storage/ports.js";
 import type { Transport } from "../transport/transport.js";
 
 /** Everything a handler needs, built once per process by the composition root (`shared/host/compose.ts`). */

@@ -16,20 +16,6 @@ export type IdempotencyRecord = z.infer<typeof idempotencyRecordSchema>;
 /** Keys are kept 24 hours per client (DESIGN.md). */
 export const idempotencyWindowMs = 24 * 3600 * 1000;
 
-/** Idempotency keys per client, shared by every instance. */
-export interface IdempotencyStore {
-  /**
-   * Claims `key` for `record` unless a live claim (younger than the window) exists, and resolves to the record
-   * that holds the key afterwards: `record` itself when this call won, the earlier one otherwise. Concurrent
-   * claims of one key resolve to the same winner.
-   */
-  claim(clientId: string, key: string, record: IdempotencyRecord, now: Date): Promise<IdempotencyRecord>;
-  /** Drops the claim when it is still `messageId`'s (its request was not accepted after all). */
-  release(clientId: string, key: string, messageId: string): Promise<void>;
-  /** Deletes up to `limit` claims made before `before`; resolves to how many went. */
-  purgeBefore(before: Date, limit: number): Promise<number>;
-}
-
 export function isLive(record: IdempotencyRecord, now: Date): boolean {
   return now.getTime() - Date.parse(record.createdAt) < idempotencyWindowMs;
 }
@@ -72,35 +58,4 @@ function canonicalJson(value: unknown): string {
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
   }
   return JSON.stringify(value);
-}
-
-/** In-memory IdempotencyStore for unit tests; same contract as the Table adapter. */
-export class MemoryIdempotencyStore implements IdempotencyStore {
-  readonly records = new Map<string, IdempotencyRecord>();
-
-  async claim(
-    clientId: string,
-    key: string,
-    record: IdempotencyRecord,
-    now: Date,
-  ): Promise<IdempotencyRecord> {
-    const slot = `${clientId}\n${key}`;
-    const held = this.records.get(slot);
-    if (held && isLive(held, now)) return held;
-    this.records.set(slot, record);
-    return record;
-  }
-
-  async release(clientId: string, key: string, messageId: string): Promise<void> {
-    const slot = `${clientId}\n${key}`;
-    if (this.records.get(slot)?.messageId === messageId) this.records.delete(slot);
-  }
-
-  async purgeBefore(before: Date, limit: number): Promise<number> {
-    const stale = [...this.records]
-      .filter(([, r]) => Date.parse(r.createdAt) < before.getTime())
-      .slice(0, limit);
-    for (const [slot] of stale) this.records.delete(slot);
-    return stale.length;
-  }
 }

@@ -1,5 +1,7 @@
 import type { Readable } from "node:stream";
+import type { IdempotencyRecord } from "../domain/idempotency.js";
 import type { MessageStatus, StatusRecord } from "../domain/statusRecord.js";
+import type { PacingState } from "../pacing/state.js";
 
 /** Message bytes too large for a queue message: bodies and attachments, under `{id}/...`. */
 export interface MessageStore {
@@ -67,6 +69,59 @@ export interface OutboundQueue {
   send(text: string, options?: { delayMs?: number }): Promise<void>;
 }
 
+/** Idempotency keys per client, shared by every instance. */
+export interface IdempotencyStore {
+  /**
+   * Claims `key` for `record` unless a live claim (younger than the window) exists, and resolves to the record
+   * that holds the key afterwards: `record` itself when this call won, the earlier one otherwise. Concurrent
+   * claims of one key resolve to the same winner.
+   */
+  claim(clientId: string, key: string, record: IdempotencyRecord, now: Date): Promise<IdempotencyRecord>;
+  /** Drops the claim when it is still `messageId`'s (its request was not accepted after all). */
+  release(clientId: string, key: string, messageId: string): Promise<void>;
+  /** Deletes up to `limit` claims made before `before`; resolves to how many went. */
+  purgeBefore(before: Date, limit: number): Promise<number>;
+}
+
+/** What `change` hands back to `PacingStore.update`: the state to store (none: store nothing) and a result. */
+export interface PacingChange<T> {
+  state?: PacingState;
+  result: T;
+}
+
+/** Storage operations a store has made, for tests and benchmarks that bound the cost per message. */
+export interface PacingStoreCounters {
+  reads: number;
+  writes: number;
+  /** Writes lost to another instance (ETag mismatch or concurrent create), each followed by a retry. */
+  conflicts: number;
+}
+
+/**
+ * Shared pacing state, one record per sending mailbox. Implementations only store and retry; the decision
+ * is the pure function passed as `change`. Mailbox addresses are compared case-insensitively.
+ */
+export interface PacingStore {
+  /** The mailbox's state, or undefined when it has never reserved anything. */
+  get(mailbox: string): Promise<PacingState | undefined>;
+  /**
+   * Applies `change` under optimistic concurrency: reads, calls `change` with the current state, writes only
+   * if nobody wrote in between, else re-reads and calls `change` again (so it must be pure), with jittered
+   * backoff, a bounded number of times. Throws PacingContentionError when every attempt lost.
+   */
+  update<T>(mailbox: string, change: (current: PacingState | undefined) => PacingChange<T>): Promise<T>;
+  readonly counters: PacingStoreCounters;
+}
+
+/** Every optimistic attempt lost a race: the mailbox is contended; try the message again shortly. */
+export class PacingContentionError extends Error {
+  constructor(mailbox: string, attempts: number) {
+    super(`pacing state of ${mailbox} still contended after ${attempts} attempts`);
+    this.name = "PacingContentionError";
+  }
+}
+
+/** The time; tests pass a fake one. */
 export interface Clock {
   now(): Date;
 }

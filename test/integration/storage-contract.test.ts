@@ -2,8 +2,15 @@ import { Readable } from "node:stream";
 import { buffer } from "node:stream/consumers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { azureStorage } from "../../shared/storage/azure/account.js";
-import { MemoryMessageStore, MemoryStatusStore } from "../../shared/storage/memory/stores.js";
-import { type MessageStore, StatusConflictError, type StatusStore } from "../../shared/storage/ports.js";
+import { MemoryIdempotencyStore } from "../../shared/storage/memory/idempotencyStore.js";
+import { MemoryMessageStore } from "../../shared/storage/memory/messageStore.js";
+import { MemoryStatusStore } from "../../shared/storage/memory/statusStore.js";
+import {
+  type IdempotencyStore,
+  type MessageStore,
+  StatusConflictError,
+  type StatusStore,
+} from "../../shared/storage/ports.js";
 import type { StatusRecord } from "../../shared/domain/statusRecord.js";
 import { storageConnection, uniqueStorageNames } from "../support/env.js";
 
@@ -28,11 +35,19 @@ function record(id: string, clientId = "c1"): StatusRecord {
 interface Adapters {
   messages: MessageStore;
   statuses: StatusStore;
+  idempotency: IdempotencyStore;
 }
 
 /** One contract, two adapters: the Azure ones against Azurite and the in-memory fakes. */
 const suites: [string, () => Promise<Adapters>][] = [
-  ["memory", async () => ({ messages: new MemoryMessageStore(), statuses: new MemoryStatusStore() })],
+  [
+    "memory",
+    async () => ({
+      messages: new MemoryMessageStore(),
+      statuses: new MemoryStatusStore(),
+      idempotency: new MemoryIdempotencyStore(),
+    }),
+  ],
   [
     "azure",
     async () => {
@@ -111,5 +126,31 @@ describe.each(suites)("storage contract: %s", (_name, make) => {
     expect(await statuses.listStale("failed", new Date(0), 10)).toEqual([]);
     await statuses.delete("c2", "f1");
     expect(await statuses.get("c2", "f1")).toBeUndefined();
+  });
+
+  it("gives an idempotency key to one claim until it expires, releases only its own, and purges old ones", async () => {
+    const { idempotency } = adapters;
+    const now = new Date();
+    const claim = (messageId: string, createdAt = now) => ({
+      v: 1 as const,
+      messageId,
+      fingerprint: `fp-${messageId}`,
+      createdAt: createdAt.toISOString(),
+    });
+    const winners = await Promise.all(
+      ["m1", "m2", "m3"].map((id) => idempotency.claim("c3", "key-1", claim(id), now)),
+    );
+    expect(new Set(winners.map((w) => w.messageId)).size).toBe(1);
+    const holder = winners[0]!.messageId;
+    // Another client's key of the same name is its own.
+    expect((await idempotency.claim("c4", "key-1", claim("m4"), now)).messageId).toBe("m4");
+    await idempotency.release("c3", "key-1", "not-the-holder");
+    expect((await idempotency.claim("c3", "key-1", claim("m5"), now)).messageId).toBe(holder);
+    await idempotency.release("c3", "key-1", holder);
+    expect((await idempotency.claim("c3", "key-1", claim("m6"), now)).messageId).toBe("m6");
+    // A claim older than the 24 h window is taken over.
+    const dayLater = new Date(now.getTime() + 25 * 3600_000);
+    expect((await idempotency.claim("c3", "key-1", claim("m7", dayLater), dayLater)).messageId).toBe("m7");
+    expect(await idempotency.purgeBefore(new Date(now.getTime() - 3600_000), 100)).toBe(0);
   });
 });

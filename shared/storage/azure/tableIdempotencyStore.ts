@@ -1,11 +1,7 @@
 import { createHash } from "node:crypto";
 import { odata, RestError, type TableClient, type TableEntity } from "@azure/data-tables";
-import {
-  type IdempotencyRecord,
-  type IdempotencyStore,
-  idempotencyRecordSchema,
-  isLive,
-} from "../../domain/idempotency.js";
+import { type IdempotencyRecord, idempotencyRecordSchema, isLive } from "../../domain/idempotency.js";
+import type { IdempotencyStore } from "../ports.js";
 import { ignoreStale } from "./restErrors.js";
 
 type IdempotencyEntity = TableEntity<{ record: string }>;

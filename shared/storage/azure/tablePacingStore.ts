@@ -1,13 +1,7 @@
 import { RestError, type TableClient, type TableEntity } from "@azure/data-tables";
 import { type PacingState, pacingStateSchema } from "../../pacing/state.js";
-import {
-  defaultRetryOptions,
-  optimisticUpdate,
-  type PacingChange,
-  type PacingStore,
-  type PacingStoreCounters,
-  type RetryOptions,
-} from "../pacingStore.js";
+import { defaultRetryOptions, optimisticUpdate, type RetryOptions } from "../optimistic.js";
+import type { PacingChange, PacingStore, PacingStoreCounters } from "../ports.js";
 
 type PacingEntity = TableEntity<{ mailbox: string; state: string }>;
 

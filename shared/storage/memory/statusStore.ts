@@ -1,37 +1,5 @@
-import { Readable } from "node:stream";
-import { buffer } from "node:stream/consumers";
 import type { MessageStatus, StatusRecord } from "../../domain/statusRecord.js";
-import {
-  type MessageStore,
-  type OutboundQueue,
-  StatusConflictError,
-  type StatusPage,
-  type StatusQuery,
-  type StatusStore,
-} from "../ports.js";
-
-/** In-memory MessageStore for unit tests; passes the same contract suite as the Blob adapter. */
-export class MemoryMessageStore implements MessageStore {
-  readonly blobs = new Map<string, Buffer>();
-
-  async upload(path: string, content: Readable | Buffer): Promise<void> {
-    this.blobs.set(path, Buffer.isBuffer(content) ? content : await buffer(content));
-  }
-
-  async download(path: string): Promise<Readable> {
-    const bytes = this.blobs.get(path);
-    if (!bytes) throw new Error(`blob ${path} not found`);
-    return Readable.from([bytes]);
-  }
-
-  async deleteMessage(id: string): Promise<void> {
-    for (const path of await this.list(id)) this.blobs.delete(path);
-  }
-
-  async list(id: string): Promise<string[]> {
-    return [...this.blobs.keys()].filter((path) => path.startsWith(`${id}/`));
-  }
-}
+import { StatusConflictError, type StatusPage, type StatusQuery, type StatusStore } from "../ports.js";
 
 /** In-memory StatusStore; records are copied in and out so callers cannot alias stored state. */
 export class MemoryStatusStore implements StatusStore {
@@ -90,14 +58,5 @@ export class MemoryStatusStore implements StatusStore {
       records: matching.slice(start, end).map((r) => structuredClone(r)),
       ...(end < matching.length ? { continuationToken: String(end) } : {}),
     };
-  }
-}
-
-/** In-memory OutboundQueue recording what was sent and with which delay. */
-export class MemoryQueue implements OutboundQueue {
-  readonly sent: { text: string; delayMs: number }[] = [];
-
-  async send(text: string, options: { delayMs?: number } = {}): Promise<void> {
-    this.sent.push({ text, delayMs: options.delayMs ?? 0 });
   }
 }
