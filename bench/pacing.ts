@@ -22,7 +22,9 @@ import type {
   PacingStore,
   StatusStore,
 } from "../shared/storage/ports.js";
-import type { OutboundMessage, SendOutcome, Transport } from "../shared/transport/transport.js";
+import type { OutboundMessage } from "../shared/domain/outbound.js";
+import type { SendOutcome } from "../shared/transport/outcome.js";
+import type { Transport } from "../shared/transport/transport.js";
 import { printTable } from "./table.js";
 
 /** A deterministic PRNG (mulberry32), so a failing run can be replayed from its seed. */

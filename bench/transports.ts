@@ -10,7 +10,8 @@ import { ensureLocalCertificate } from "../dev/tls.js";
 import { createTokenProvider } from "../shared/transport/entra/tokenProvider.js";
 import { GraphTransport } from "../shared/transport/graph/transport.js";
 import { SmtpTransport } from "../shared/transport/smtp/transport.js";
-import type { OutboundMessage, Transport } from "../shared/transport/transport.js";
+import type { ComposedMessage } from "../shared/domain/outbound.js";
+import type { Transport } from "../shared/transport/transport.js";
 import { startFakeGraph } from "../test/support/fakeGraph.js";
 import { startSmtpPeer } from "../test/support/smtpPeer.js";
 import { printTable } from "./table.js";
@@ -89,8 +90,9 @@ function runClients(peers: Peers, certPath: string): Promise<Record<string, stri
   });
 }
 
-function message(i: number, attachment: Buffer): OutboundMessage {
+function message(i: number, attachment: Buffer): ComposedMessage {
   return {
+    kind: "composed",
     id: `bench-${i}`,
     messageId: `<bench-${i}@contoso.com>`,
     from: { address: mailbox },

@@ -2,9 +2,8 @@ import { Readable } from "node:stream";
 import { text } from "node:stream/consumers";
 import type { TransportName } from "../config.js";
 import type { Logger } from "../log.js";
-import { domainOf } from "../domain/address.js";
 import { type StoredMessage, storedMessageSchema } from "../domain/message.js";
-import { describeWait, isQuotaExceeded, type MailboxPacer } from "./mailboxPacer.js";
+import { describeWait, type MailboxPacer } from "./mailboxPacer.js";
 import { decodeEnvelope, encodeEnvelope, type QueueEnvelope } from "../domain/envelope.js";
 import { isFinal, type StatusRecord, transition } from "../domain/statusRecord.js";
 import {
@@ -14,7 +13,9 @@ import {
   PacingContentionError,
   type StatusStore,
 } from "../storage/ports.js";
-import type { OutboundMessage, SendOutcome, Transport } from "../transport/transport.js";
+import type { SendOutcome } from "../transport/outcome.js";
+import type { Transport } from "../transport/transport.js";
+import { toOutbound } from "../domain/outbound.js";
 import type { PacingDecision, ThrottleFeedback } from "../pacing/window.js";
 
 export interface DispatchDeps {
@@ -143,7 +144,15 @@ export async function dispatchMessage(item: unknown, deps: DispatchDeps): Promis
       await release();
       return;
     }
-    outcome = await transport.send(toOutbound(message, deps));
+    outcome = await transport.send(
+      toOutbound(message, {
+        saveToSentItems: deps.saveToSentItems(message.clientId),
+        open: async (a) =>
+          a.blob
+            ? deps.messages.download(a.blob)
+            : Readable.from(Buffer.from(a.contentBase64 ?? "", "base64")),
+      }),
+    );
   } catch (error) {
     // The send may or may not have happened: the reservation keeps counting, only the lease ends.
     await release();
@@ -159,7 +168,7 @@ export async function dispatchMessage(item: unknown, deps: DispatchDeps): Promis
     // The mailbox pauses; the answer is this message's slot after the pause.
     const plannedAt = await release({
       retryAfterMs: outcome.retryAfterMs,
-      quota: isQuotaExceeded(outcome.code, outcome.text),
+      quota: outcome.cause === "quota",
       reason: `${outcome.code ?? "throttled"}: ${outcome.text}`,
     });
     await recordOutcome(outcome, envelope, record, deps, plannedAt);
@@ -254,7 +263,7 @@ async function recordOutcome(
       // first after the pause; no attempt is spent.
       const plannedMs = plannedAt ?? now.getTime() + outcome.retryAfterMs;
       const nextAttemptAt = new Date(plannedMs).toISOString();
-      const quota = isQuotaExceeded(outcome.code, outcome.text);
+      const quota = outcome.cause === "quota";
       const reason = `${quota ? "the mailbox is over its daily recipient quota" : "throttled by the provider"} (${outcome.code ?? "no code"}): ${outcome.text}; paused until ${nextAttemptAt}`;
       await deps.statuses.update(record.clientId, record.id, (r) =>
         transition(r, "deferred", now, {
@@ -282,31 +291,6 @@ async function loadMessage(envelope: QueueEnvelope, messages: MessageStore): Pro
   if (envelope.message) return envelope.message;
   const json = await text(await messages.download(envelope.messageBlob!));
   return storedMessageSchema.parse(JSON.parse(json));
-}
-
-function toOutbound(message: StoredMessage, deps: DispatchDeps): OutboundMessage {
-  return {
-    id: message.id,
-    messageId: `<${message.id}@${domainOf(message.from.address)}>`,
-    from: message.from,
-    to: message.to,
-    cc: message.cc,
-    bcc: message.bcc,
-    replyTo: message.replyTo,
-    subject: message.subject,
-    text: message.text,
-    html: message.html,
-    headers: message.headers,
-    importance: message.importance,
-    saveToSentItems: message.saveToSentItems ?? deps.saveToSentItems(message.clientId),
-    attachments: message.attachments.map((a) => ({
-      name: a.name,
-      contentType: a.contentType,
-      size: a.size,
-      open: async () =>
-        a.blob ? deps.messages.download(a.blob) : Readable.from(Buffer.from(a.contentBase64 ?? "", "base64")),
-    })),
-  };
 }
 
 /** Queue trigger for the poison queue: the retry budget is spent, so the message fails with its last error. */

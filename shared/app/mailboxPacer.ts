@@ -87,10 +87,3 @@ export function describeWait(
   };
   return texts[decision.reason];
 }
-
-const quotaPattern = /SubmissionQuotaExceeded|\b5\.2\.0\b|QuotaExceeded|ExceededMessageLimit/i;
-
-/** Exchange Online's "over the daily quota" answers (554 5.2.0 SubmissionQuotaExceededException). */
-export function isQuotaExceeded(code: string | undefined, text: string): boolean {
-  return quotaPattern.test(`${code ?? ""} ${text}`);
-}

@@ -6,7 +6,7 @@ import { Readable } from "node:stream";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import { createTokenProvider } from "../../shared/transport/entra/tokenProvider.js";
 import { GraphTransport } from "../../shared/transport/graph/transport.js";
-import type { OutboundAttachment, OutboundMessage } from "../../shared/transport/transport.js";
+import type { ComposedMessage, OutboundAttachment } from "../../shared/domain/outbound.js";
 import { writeCertificatePair } from "../support/certificates.js";
 import { type FakeGraph, type FakeGraphOptions, startFakeGraph } from "../support/fakeGraph.js";
 
@@ -64,8 +64,9 @@ function attachment(name: string, bytes: Buffer, piece = 64 * 1024): OutboundAtt
   };
 }
 
-function message(overrides: Partial<OutboundMessage> = {}): OutboundMessage {
+function message(overrides: Partial<ComposedMessage> = {}): ComposedMessage {
   return {
+    kind: "composed",
     id: "m-1",
     messageId: "<m-1@contoso.com>",
     from: { address: "scanner@contoso.com" },

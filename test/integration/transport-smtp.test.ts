@@ -8,7 +8,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vi
 import { type Client, loadConfig } from "../../shared/config.js";
 import { buildTransports } from "../../shared/transport/registry.js";
 import { SmtpTransport } from "../../shared/transport/smtp/transport.js";
-import type { OutboundMessage, SendOutcome, Transport } from "../../shared/transport/transport.js";
+import type { ComposedMessage } from "../../shared/domain/outbound.js";
+import type { SendOutcome } from "../../shared/transport/outcome.js";
+import type { Transport } from "../../shared/transport/transport.js";
 import { writeCertificatePair } from "../support/certificates.js";
 import { outlookResource, startFakeGraph } from "../support/fakeGraph.js";
 import { type SmtpPeerOptions, type SmtpStage, startSmtpPeer } from "../support/smtpPeer.js";
@@ -46,8 +48,9 @@ function transports(env: Record<string, string>, transport: Client["transport"])
   return t;
 }
 
-function message(overrides: Partial<OutboundMessage> = {}): OutboundMessage {
+function message(overrides: Partial<ComposedMessage> = {}): ComposedMessage {
   return {
+    kind: "composed",
     id: "m-1",
     messageId: "<m-1@contoso.com>",
     from: { address: mailbox },
@@ -90,6 +93,48 @@ describe("smtp transport (SMTP AUTH client submission)", () => {
     expect(mail.messageId).toBe("<m-1@contoso.com>");
     expect(mail.headers.get("x-device")).toBe("MFP-3");
     expect(mail.attachments[0]?.content.toString()).toBe("%PDF-");
+  });
+
+  it("passes a MIME message through byte for byte, with its envelope (Bcc only there)", async () => {
+    const server = await peer({ auth: { passwords: { [mailbox]: password } } });
+    const smtp = transports(
+      {
+        SMTP_HOST: "localhost",
+        SMTP_PORT: String(server.port),
+        SMTP_AUTH: "basic",
+        SMTP_PASSWORDS: JSON.stringify({ "*": password }),
+      },
+      "smtp",
+    );
+    const mime = Buffer.from(
+      [
+        `From: Scanner <${mailbox}>`,
+        "To: alice@contoso.com",
+        "Subject: Scan",
+        "Message-ID: <scan-7@contoso.com>",
+        "X-Device: MFP-3",
+        "MIME-Version: 1.0",
+        "Content-Type: text/plain; charset=utf-8",
+        "",
+        "Scanned page attached elsewhere.",
+        "",
+      ].join("\r\n"),
+    );
+    const outcome = await smtp.send({
+      kind: "mime",
+      id: "m-7",
+      messageId: "<scan-7@contoso.com>",
+      from: { address: mailbox },
+      recipients: [{ address: "alice@contoso.com" }, { address: "audit@contoso.com" }],
+      size: mime.length,
+      saveToSentItems: true,
+      open: async () => Readable.from([mime]),
+    });
+    expect(outcome).toMatchObject({ kind: "sent" });
+    const [got] = server.received;
+    expect(got).toMatchObject({ from: mailbox, to: ["alice@contoso.com", "audit@contoso.com"] });
+    // smtp-server hands over the DATA as sent (dot-unstuffed); the headers are the device's own.
+    expect(got!.raw.toString()).toBe(mime.toString());
   });
 
   it("submits with XOAUTH2 and an app-only token for outlook.office365.com from msal-node", async () => {

@@ -11,7 +11,7 @@ import {
   uploadChunkBytes,
   uploadSessionMinBytes,
 } from "../../shared/transport/graph/payload.js";
-import type { OutboundAttachment, OutboundMessage } from "../../shared/transport/transport.js";
+import type { ComposedMessage, OutboundAttachment } from "../../shared/domain/outbound.js";
 import { fixedChunks } from "../../shared/transport/graph/uploadSession.js";
 
 const MiB = 1024 * 1024;
@@ -25,8 +25,9 @@ function attachment(name: string, size: number): OutboundAttachment {
   };
 }
 
-function message(overrides: Partial<OutboundMessage> = {}): OutboundMessage {
+function message(overrides: Partial<ComposedMessage> = {}): ComposedMessage {
   return {
+    kind: "composed",
     id: "m1",
     messageId: "<m1@contoso.com>",
     from: { address: "scanner@contoso.com", name: "Scanner" },

@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
   classifyGraphFailure,
-  classifyTokenFailure,
   fallbackRetryAfterMs,
   type GraphFailure,
   parseRetryAfterMs,
@@ -11,7 +10,8 @@ import {
   classifySmtpReply,
   type SmtpFailure,
 } from "../../shared/transport/smtp/outcome.js";
-import type { SendOutcome } from "../../shared/transport/transport.js";
+import { classifyTokenFailure } from "../../shared/transport/entra/outcome.js";
+import type { SendOutcome } from "../../shared/transport/outcome.js";
 
 const nowMs = Date.parse("2026-03-01T12:00:00Z");
 const ctx = { consecutiveThrottles: 0, nowMs, random: () => 0.5 };
@@ -19,7 +19,7 @@ const minute = 60_000;
 
 type Expected =
   | { kind: "sent" }
-  | { kind: "throttled"; retryAfterMs: number; code?: string }
+  | { kind: "throttled"; retryAfterMs: number; code?: string; cause?: "rate" | "concurrency" | "quota" }
   | { kind: "transient"; code?: string }
   | { kind: "permanent"; code: string; text?: string | RegExp };
 
@@ -228,7 +228,7 @@ describe("SMTP replies", () => {
     ["421 4.7.0 Too many connections", { kind: "transient", code: "421 4.7.0" }],
     [
       "432 4.3.2 STOREDRV.ClientSubmit; sender thread limit exceeded",
-      { kind: "throttled", retryAfterMs: minute, code: "432 4.3.2" },
+      { kind: "throttled", retryAfterMs: minute, code: "432 4.3.2", cause: "concurrency" },
     ],
     ["451 4.7.500 Server busy. Please try again later", { kind: "transient", code: "451 4.7.500" }],
     ["454 4.7.0 Temporary authentication failure", { kind: "transient", code: "454 4.7.0" }],
@@ -252,7 +252,7 @@ describe("SMTP replies", () => {
     ],
     [
       "554 5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException; Failed to process message",
-      { kind: "throttled", retryAfterMs: 60 * minute, code: "554 5.2.0" },
+      { kind: "throttled", retryAfterMs: 60 * minute, code: "554 5.2.0", cause: "quota" },
     ],
     [
       "554 5.2.0 STOREDRV.Submission.Exception:SendAsDeniedException.MapiExceptionSendAsDenied",
@@ -260,7 +260,7 @@ describe("SMTP replies", () => {
     ],
     ...[251, 252, 253, 254, 255].map((n): [string, Expected] => [
       `550 5.2.${n} Sending mail has been temporarily suspended`,
-      { kind: "throttled", retryAfterMs: 15 * minute, code: `550 5.2.${n}` },
+      { kind: "throttled", retryAfterMs: 15 * minute, code: `550 5.2.${n}`, cause: "rate" },
     ]),
   ];
 

@@ -1,4 +1,4 @@
-import type { SendOutcome } from "../transport.js";
+import type { SendOutcome } from "../outcome.js";
 
 const second = 1000;
 const minute = 60 * second;
@@ -50,6 +50,9 @@ interface GraphRule {
 
 const throttled = (f: GraphFailure, code: string, ctx: ThrottleContext): SendOutcome => ({
   kind: "throttled",
+  // Graph's throttling is per app and mailbox over minutes (requests, concurrency, upload volume); a quota
+  // over 24 h is not answered synchronously (an NDR arrives in the mailbox later).
+  cause: "rate",
   retryAfterMs:
     parseRetryAfterMs(f.retryAfter, ctx.nowMs) ?? fallbackRetryAfterMs(ctx.consecutiveThrottles, ctx.random),
   code,
@@ -72,7 +75,9 @@ const status =
     f.status !== undefined && codes.includes(f.status);
 
 // First match wins. Sources: Graph "Microsoft Graph error responses", "throttling guidance",
-// user-sendmail and "Attach large files" (see ../shared/reference/m365-facts.md).
+// user-sendmail and "Attach large files":
+// https://learn.microsoft.com/graph/errors, https://learn.microsoft.com/graph/throttling-limits#outlook-service-limits,
+// https://learn.microsoft.com/graph/api/user-sendmail, https://learn.microsoft.com/graph/outlook-large-attachments
 const rules: GraphRule[] = [
   {
     // Creating the draft needs Mail.ReadWrite; an app with Mail.Send alone gets 403 here and nowhere else.
@@ -110,17 +115,4 @@ export function classifyGraphFailure(failure: GraphFailure, ctx: ThrottleContext
   const rule = rules.find((r) => r.when(failure));
   // No answer at all (reset, timeout): retry through the queue; the retry budget bounds it.
   return rule ? rule.outcome(failure, code, ctx) : transient(failure, code);
-}
-
-// Entra answers that will not change until someone fixes the app registration or the settings.
-const credentialErrors =
-  /\b(invalid_client|unauthorized_client|invalid_scope|AADSTS700016|AADSTS7000215|AADSTS700027|AADSTS90002|AADSTS500011)\b/;
-
-/** Classifies a failure to get an app-only token from Entra ID (msal's errorCode and message). */
-export function classifyTokenFailure(errorCode: string, message: string): SendOutcome {
-  const code = `entra ${errorCode}`;
-  if (credentialErrors.test(`${errorCode} ${message}`)) {
-    return { kind: "permanent", code, text: `Entra ID refused the app's credentials: ${message}` };
-  }
-  return { kind: "transient", code, text: `could not get a token from Entra ID: ${message}` };
 }

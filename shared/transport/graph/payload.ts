@@ -1,5 +1,5 @@
 import type { Mailbox } from "../../domain/address.js";
-import type { OutboundAttachment, OutboundMessage } from "../transport.js";
+import type { ComposedMessage, OutboundAttachment } from "../../domain/outbound.js";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -45,7 +45,7 @@ const recipient = (m: Mailbox): GraphRecipient => ({
  * The Graph `message` for an outbound message, without attachments. Graph has one body: HTML wins when a
  * message has both (the text part is dropped; Outlook derives a plain-text view for recipients who need it).
  */
-export function toGraphMessage(message: OutboundMessage): GraphMessage {
+export function toGraphMessage(message: ComposedMessage): GraphMessage {
   const headers = Object.entries(message.headers);
   return {
     subject: message.subject,
@@ -77,7 +77,7 @@ export function fileAttachment(attachment: OutboundAttachment, contentBytes: str
 const base64Length = (bytes: number) => 4 * Math.ceil(bytes / 3);
 
 /** The exact size of the `sendMail` body with every attachment inline, computed without reading any file. */
-export function inlineRequestBytes(message: OutboundMessage): number {
+export function inlineRequestBytes(message: ComposedMessage): number {
   const body = {
     message: {
       ...toGraphMessage(message),
@@ -100,7 +100,7 @@ export type AttachmentRoute = "post" | "uploadSession";
  */
 export type GraphSendPlan = { kind: "sendMail" } | { kind: "draft"; routes: AttachmentRoute[] };
 
-export function planGraphSend(message: OutboundMessage): GraphSendPlan {
+export function planGraphSend(message: ComposedMessage): GraphSendPlan {
   if (inlineRequestBytes(message) <= graphRequestMaxBytes) return { kind: "sendMail" };
   return {
     kind: "draft",

@@ -4,9 +4,12 @@ import type { Client, GraphError } from "@microsoft/microsoft-graph-client";
 import { z } from "zod";
 import { type AccessToken, graphScope, TokenError, type TokenProvider } from "../entra/tokenProvider.js";
 import { createGraphClient } from "./client.js";
-import { classifyGraphFailure, classifyTokenFailure, type GraphFailure, type GraphStep } from "./outcome.js";
+import { classifyTokenFailure } from "../entra/outcome.js";
+import { classifyGraphFailure, type GraphFailure, type GraphStep } from "./outcome.js";
 import { type AttachmentRoute, fileAttachment, planGraphSend, toGraphMessage } from "./payload.js";
-import type { OutboundAttachment, OutboundMessage, SendOutcome, Transport } from "../transport.js";
+import type { ComposedMessage, OutboundAttachment, OutboundMessage } from "../../domain/outbound.js";
+import type { SendOutcome } from "../outcome.js";
+import type { Transport } from "../transport.js";
 import { GraphStepError, uploadToSession } from "./uploadSession.js";
 
 export interface GraphTransportSettings {
@@ -55,6 +58,14 @@ export class GraphTransport implements Transport {
   }
 
   async send(message: OutboundMessage): Promise<SendOutcome> {
+    if (message.kind === "mime") {
+      // Intake hands the graph transport composed messages only (raw MIME arrives with the SMTP edge).
+      return {
+        kind: "permanent",
+        code: "unsupported",
+        text: "the graph transport sends composed messages only",
+      };
+    }
     const mailbox = message.from.address.toLowerCase();
     try {
       // Fetch (or renew) the token first: a credential problem is then classified as one, not as a network error.
@@ -89,7 +100,7 @@ export class GraphTransport implements Transport {
     this.throttles.clear();
   }
 
-  private async sendMail(message: OutboundMessage): Promise<void> {
+  private async sendMail(message: ComposedMessage): Promise<void> {
     const attachments = [];
     for (const a of message.attachments) attachments.push(fileAttachment(a, await readBase64(a)));
     const body = {
@@ -99,7 +110,7 @@ export class GraphTransport implements Transport {
     await this.call("sendMail", (c) => c.api(`${userPath(message)}/sendMail`).post(body));
   }
 
-  private async sendThroughDraft(message: OutboundMessage, routes: AttachmentRoute[]): Promise<void> {
+  private async sendThroughDraft(message: ComposedMessage, routes: AttachmentRoute[]): Promise<void> {
     const user = userPath(message);
     const draft = draftSchema.parse(
       await this.call("draft", (c) => c.api(`${user}/messages`).post(toGraphMessage(message))),

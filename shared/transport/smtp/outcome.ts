@@ -1,4 +1,4 @@
-import type { SendOutcome } from "../transport.js";
+import type { SendOutcome, ThrottleCause } from "../outcome.js";
 
 const minute = 60_000;
 
@@ -9,25 +9,28 @@ interface SmtpRule {
 }
 
 const throttled =
-  (retryAfterMs: number) =>
+  (retryAfterMs: number, cause: ThrottleCause) =>
   (code: string, text: string): SendOutcome => ({
     kind: "throttled",
     retryAfterMs,
+    cause,
     code,
     text,
   });
 const transient = (code: string, text: string): SendOutcome => ({ kind: "transient", code, text });
 const permanent = (code: string, text: string): SendOutcome => ({ kind: "permanent", code, text });
 
-// Exchange Online's replies (see ../shared/reference/m365-facts.md); first match wins.
+// Exchange Online's replies; first match wins. Sources: "SMTP AUTH client submission" and "Exchange Online
+// limits" (https://learn.microsoft.com/exchange/mail-flow-best-practices/how-to-set-up-a-multifunction-device-or-application-to-send-email-using-microsoft-365-or-office-365,
+// https://learn.microsoft.com/office365/servicedescriptions/exchange-online-service-description/exchange-online-limits).
 const rules: SmtpRule[] = [
   // 3 concurrent SMTP AUTH connections per mailbox; the 4th is refused.
-  { pattern: /^432\b|\b4\.3\.2\b/, outcome: throttled(minute) },
+  { pattern: /^432\b|\b4\.3\.2\b/, outcome: throttled(minute, "concurrency") },
   // Daily recipient quota (10,000 per rolling 24 h) exhausted: wait for the window, do not fail. Only this
   // 554 5.2.0: the same code also carries SendAsDenied and other STOREDRV failures that are permanent.
-  { pattern: /SubmissionQuotaExceeded/i, outcome: throttled(60 * minute) },
+  { pattern: /SubmissionQuotaExceeded/i, outcome: throttled(60 * minute, "quota") },
   // Continuous-error throttling of SMTP AUTH submissions.
-  { pattern: /\b5\.2\.25[1-5]\b/, outcome: throttled(15 * minute) },
+  { pattern: /\b5\.2\.25[1-5]\b/, outcome: throttled(15 * minute, "rate") },
   { pattern: /^4\d\d\b/, outcome: transient },
   { pattern: /^5\d\d\b/, outcome: permanent },
 ];

@@ -1,11 +1,13 @@
 import type { ConnectionOptions } from "node:tls";
-import nodemailer, { type Transporter } from "nodemailer";
+import nodemailer, { type SendMailOptions, type Transporter } from "nodemailer";
 import type SMTPPool from "nodemailer/lib/smtp-pool/index.js";
 import type { TransportName } from "../../config.js";
 import { TokenError, type TokenProvider } from "../entra/tokenProvider.js";
-import { classifyTokenFailure } from "../graph/outcome.js";
+import type { OutboundMessage } from "../../domain/outbound.js";
+import { classifyTokenFailure } from "../entra/outcome.js";
+import type { SendOutcome } from "../outcome.js";
 import { classifySmtpFailure, type SmtpFailure } from "./outcome.js";
-import type { OutboundMessage, SendOutcome, Transport } from "../transport.js";
+import type { Transport } from "../transport.js";
 
 /**
  * How a mailbox logs in: a password (SMTP AUTH basic), an app-only token (SMTP AUTH XOAUTH2, the SASL user
@@ -74,27 +76,7 @@ export class SmtpTransport implements Transport {
       throw error;
     }
     try {
-      const attachments = await Promise.all(
-        message.attachments.map(async (a) => ({
-          filename: a.name,
-          contentType: a.contentType,
-          content: await a.open(),
-        })),
-      );
-      const info = await pool.sendMail({
-        messageId: message.messageId,
-        from: message.from,
-        to: message.to,
-        cc: message.cc,
-        bcc: message.bcc,
-        replyTo: message.replyTo,
-        subject: message.subject,
-        text: message.text,
-        html: message.html,
-        headers: message.headers,
-        ...(message.importance ? { priority: message.importance } : {}),
-        attachments,
-      });
+      const info = await pool.sendMail(await mailOptions(message));
       return { kind: "sent", providerMessageId: info.messageId, response: info.response };
     } catch (error) {
       return classifySmtpFailure(asSmtpFailure(error));
@@ -132,6 +114,37 @@ export class SmtpTransport implements Transport {
     this.pools.set(key, pool);
     return pool;
   }
+}
+
+/** nodemailer's message: composed from the fields, or the caller's own MIME passed through with its envelope. */
+async function mailOptions(message: OutboundMessage): Promise<SendMailOptions> {
+  if (message.kind === "mime") {
+    return {
+      envelope: { from: message.from.address, to: message.recipients.map((r) => r.address) },
+      raw: await message.open(),
+    };
+  }
+  const attachments = await Promise.all(
+    message.attachments.map(async (a) => ({
+      filename: a.name,
+      contentType: a.contentType,
+      content: await a.open(),
+    })),
+  );
+  return {
+    messageId: message.messageId,
+    from: message.from,
+    to: message.to,
+    cc: message.cc,
+    bcc: message.bcc,
+    replyTo: message.replyTo,
+    subject: message.subject,
+    text: message.text,
+    html: message.html,
+    headers: message.headers,
+    ...(message.importance ? { priority: message.importance } : {}),
+    attachments,
+  };
 }
 
 function loginOptions(auth: SmtpAuth, mailbox: string) {
