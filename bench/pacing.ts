@@ -6,7 +6,7 @@
  */
 import { performance } from "node:perf_hooks";
 import { Readable } from "node:stream";
-import type { TransportName } from "../shared/config.js";
+import type { TransportName } from "../shared/domain/client.js";
 import { type DispatchDeps, dispatchMessage } from "../shared/app/dispatchMessage.js";
 import { type Logger, silentLogger } from "../shared/log.js";
 import type { StoredMessage } from "../shared/domain/message.js";

@@ -1,7 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
-import { clientSchema, transportNames } from "../shared/config.js";
-import { sha256Hex } from "../shared/api/auth.js";
+import { clientSchema, sha256Hex, transportNames } from "../shared/domain/client.js";
 import { CliError, type CliIo } from "./io.js";
 
 // 32 random bytes: 256 bits of entropy, base64url so it fits a header, a URL or a scanner's password field.

@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { sha256Hex } from "../shared/api/auth.js";
+import { sha256Hex } from "../shared/domain/client.js";
 import { type RunningAzurite, startAzurite, stopChild } from "./azurite.js";
 import { loadLocalSettings } from "./settings.js";
 import { type SmtpSink, startSmtpSink } from "./smtpSink.js";

@@ -1,43 +1,9 @@
 import { isIP } from "node:net";
 import { z } from "zod";
-import { addressSchema, senderAllowed, senderPatternSchema } from "./domain/address.js";
+import { clientSchema, domainSchema, type TransportName } from "./domain/client.js";
+import type { PacingSettings } from "./pacing/limits.js";
+import type { EntraSettings } from "./transport/entra/tokenProvider.js";
 import { type DestinationPolicy, urlProblem } from "./webhooks/destination.js";
-
-export const transportNames = ["graph", "smtp", "direct", "relay"] as const;
-export type TransportName = (typeof transportNames)[number];
-
-const domainSchema = z
-  .string()
-  .regex(/^(?!-)[a-z0-9-]+(\.[a-z0-9-]+)+$/i, "must be a DNS domain such as contoso.com")
-  .transform((d) => d.toLowerCase());
-
-export const clientSchema = z
-  .object({
-    id: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, "must be 1-64 letters, digits, '.', '_' or '-'"),
-    keySha256: z
-      .string()
-      .regex(/^[0-9a-f]{64}$/, "must be the lowercase hex SHA-256 of the key (64 characters)"),
-    senders: z.array(senderPatternSchema).min(1, "must list at least one sender"),
-    defaultSender: addressSchema.optional(),
-    transport: z.enum(transportNames),
-    recipientDomains: z.array(domainSchema).optional(),
-    saveToSentItems: z.boolean().optional(),
-    /** Where `sent` and `failed` are reported (delivery webhooks); a message may name its own. */
-    callbackUrl: z.url().max(2048).optional(),
-    /** HMAC-SHA256 key signing those reports; at least 32 characters. */
-    callbackSecret: z.string().min(32, "must be at least 32 characters").optional(),
-  })
-  .refine((c) => c.defaultSender === undefined || senderAllowed(c.senders, c.defaultSender), {
-    message: "defaultSender is not one of the client's senders",
-    path: ["defaultSender"],
-  })
-  .refine((c) => c.callbackUrl === undefined || c.callbackSecret !== undefined, {
-    message: "callbackUrl needs a callbackSecret to sign the reports with",
-    path: ["callbackSecret"],
-  });
-
-/** One caller of the API, as configured in `MAILHOOK_CLIENTS`. */
-export type Client = z.infer<typeof clientSchema>;
 
 const jsonText = <T extends z.ZodType>(schema: T) =>
   z
@@ -204,63 +170,6 @@ export type StorageSettings =
   | { kind: "connectionString"; connectionString: string }
   | { kind: "identity"; blobUri: string; queueUri: string; tableUri: string; clientId?: string };
 
-/** Validated settings; built once at start-up and passed down. */
-export interface Config {
-  storage: StorageSettings;
-  clients: Client[];
-  entra?: {
-    tenantId: string;
-    clientId: string;
-    clientSecret?: string;
-    clientCertificatePath?: string;
-    authorityHost: string;
-  };
-  graphEndpoint: string;
-  smtp: { host: string; port: number; auth: "oauth2" | "basic"; passwords: Record<string, string> };
-  /** Direct Send and relay: the tenant's MX endpoint (`endpoint` is its host name; `port` 25 unless set). */
-  mx?: { endpoint: string; port: number; acceptedDomains: string[]; relayClientCertificatePath?: string };
-  limits: {
-    /** Exchange Online: 30 messages per rolling minute per sending mailbox. */
-    messagesPerMinute: number;
-    /** Exchange Online: 10,000 recipients per rolling 24 hours per sending mailbox. */
-    recipientsPerDay: number;
-    /** Exchange Online default: 500 recipients per message. */
-    recipientsPerMessage: number;
-    /** Exchange Online default: 35 MB per message. */
-    messageBytes: number;
-  };
-  /** Where delivery webhooks may go (shared/webhooks). */
-  webhooks: DestinationPolicy;
-  /** How long what is stored is kept (shared/app/purgeExpired.ts). */
-  retention: {
-    /** Status records of final messages (sent, failed, cancelled), after their last change. */
-    statusMs: number;
-    /** The content of failed messages, kept so they can be retried. */
-    failedMessageMs: number;
-  };
-  /** How dispatchers pace each sending mailbox (shared/pacing). */
-  pacing: {
-    /** Messages in any rolling `messageWindowMs` (Exchange Online: 30 per 60 s). */
-    messagesPerWindow: number;
-    messageWindowMs: number;
-    /** Recipients in any rolling 24 hours (Exchange Online: 10,000). */
-    recipientsPerWindow: number;
-    /** Concurrent sends per mailbox; unset: 4 for graph (Graph's limit), 3 otherwise (SMTP AUTH's limit). */
-    concurrency?: number;
-    /** Per-mailbox overrides, keyed by lower-case address. */
-    mailboxes: Record<
-      string,
-      { messagesPerWindow?: number; recipientsPerWindow?: number; concurrency?: number }
-    >;
-    /** Percentage taken off the message and recipient limits, for mailboxes that also send elsewhere. */
-    safetyMarginPercent: number;
-    /** Largest clock difference between two instances; every window is lengthened by it. */
-    clockSkewMs: number;
-    /** How long a reservation whose dispatcher never reported back (a crash) stays in flight. */
-    leaseMs: number;
-  };
-}
-
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`mailhook cannot start; fix these settings:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
@@ -296,34 +205,60 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       }),
     ]);
   }
-  const e = parsed.data;
-  return {
-    storage: e.AzureWebJobsStorage
-      ? { kind: "connectionString", connectionString: e.AzureWebJobsStorage }
-      : {
-          kind: "identity",
-          blobUri:
-            e.AzureWebJobsStorage__blobServiceUri ?? serviceUri(e.AzureWebJobsStorage__accountName, "blob"),
-          queueUri:
-            e.AzureWebJobsStorage__queueServiceUri ?? serviceUri(e.AzureWebJobsStorage__accountName, "queue"),
-          tableUri:
-            e.AzureWebJobsStorage__tableServiceUri ?? serviceUri(e.AzureWebJobsStorage__accountName, "table"),
-          clientId: e.AzureWebJobsStorage__clientId,
-        },
-    clients: e.MAILHOOK_CLIENTS,
-    ...(e.ENTRA_TENANT_ID && e.ENTRA_CLIENT_ID
+  return settingsFrom(parsed.data);
+}
+
+/** Validated settings; built once at start-up and passed down. `Config` is this function's result type. */
+function settingsFrom(e: z.output<typeof envSchema>) {
+  const storage: StorageSettings = e.AzureWebJobsStorage
+    ? { kind: "connectionString", connectionString: e.AzureWebJobsStorage }
+    : {
+        kind: "identity",
+        blobUri:
+          e.AzureWebJobsStorage__blobServiceUri ?? serviceUri(e.AzureWebJobsStorage__accountName, "blob"),
+        queueUri:
+          e.AzureWebJobsStorage__queueServiceUri ?? serviceUri(e.AzureWebJobsStorage__accountName, "queue"),
+        tableUri:
+          e.AzureWebJobsStorage__tableServiceUri ?? serviceUri(e.AzureWebJobsStorage__accountName, "table"),
+        clientId: e.AzureWebJobsStorage__clientId,
+      };
+  const entra: EntraSettings | undefined =
+    e.ENTRA_TENANT_ID && e.ENTRA_CLIENT_ID
       ? {
-          entra: {
-            tenantId: e.ENTRA_TENANT_ID,
-            clientId: e.ENTRA_CLIENT_ID,
-            clientSecret: e.ENTRA_CLIENT_SECRET,
-            clientCertificatePath: e.ENTRA_CLIENT_CERTIFICATE_PATH,
-            authorityHost: e.ENTRA_AUTHORITY_HOST,
-          },
+          tenantId: e.ENTRA_TENANT_ID,
+          clientId: e.ENTRA_CLIENT_ID,
+          clientSecret: e.ENTRA_CLIENT_SECRET,
+          clientCertificatePath: e.ENTRA_CLIENT_CERTIFICATE_PATH,
+          authorityHost: e.ENTRA_AUTHORITY_HOST,
         }
-      : {}),
+      : undefined;
+  const pacing: PacingSettings = {
+    messagesPerWindow: e.MAILBOX_MESSAGES_PER_MINUTE,
+    messageWindowMs: e.MAILBOX_MESSAGE_WINDOW_SECONDS * 1000,
+    recipientsPerWindow: e.MAILBOX_RECIPIENTS_PER_DAY,
+    concurrency: e.MAILBOX_CONCURRENCY,
+    mailboxes: Object.fromEntries(
+      Object.entries(e.MAILBOX_LIMITS ?? {}).map(([mailbox, o]) => [
+        mailbox.toLowerCase(),
+        {
+          messagesPerWindow: o.messagesPerMinute,
+          recipientsPerWindow: o.recipientsPerDay,
+          concurrency: o.concurrency,
+        },
+      ]),
+    ),
+    safetyMarginPercent: e.PACING_SAFETY_MARGIN_PERCENT,
+    clockSkewMs: e.PACING_CLOCK_SKEW_MS,
+    leaseMs: e.PACING_LEASE_SECONDS * 1000,
+  };
+  return {
+    storage,
+    clients: e.MAILHOOK_CLIENTS,
+    /** The app registration used by graph, and by smtp with OAuth (client credentials). */
+    ...(entra ? { entra } : {}),
     graphEndpoint: e.GRAPH_ENDPOINT,
     smtp: { host: e.SMTP_HOST, port: e.SMTP_PORT, auth: e.SMTP_AUTH, passwords: e.SMTP_PASSWORDS ?? {} },
+    /** Direct Send and relay: the tenant's MX endpoint (`endpoint` is its host name; `port` 25 unless set). */
     ...(e.MX_ENDPOINT && e.ACCEPTED_DOMAINS
       ? {
           mx: {
@@ -334,41 +269,30 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
           },
         }
       : {}),
+    /** Where delivery webhooks may go (shared/webhooks). */
     webhooks: {
       allowHttp: e.WEBHOOK_ALLOW_HTTP === "true",
       allowPrivateNetworks: e.WEBHOOK_ALLOW_PRIVATE_NETWORKS === "true",
-    },
+    } satisfies DestinationPolicy,
+    /** How long what is stored is kept (shared/app/purgeExpired.ts). */
     retention: {
+      /** Status records of final messages (sent, failed, cancelled), after their last change. */
       statusMs: e.STATUS_RETENTION_DAYS * dayMs,
+      /** The content of failed messages, kept so they can be retried. */
       failedMessageMs: e.FAILED_MESSAGE_RETENTION_DAYS * dayMs,
     },
     limits: {
-      messagesPerMinute: e.MAILBOX_MESSAGES_PER_MINUTE,
-      recipientsPerDay: e.MAILBOX_RECIPIENTS_PER_DAY,
+      /** Exchange Online default: 500 recipients per message. */
       recipientsPerMessage: e.MAX_RECIPIENTS_PER_MESSAGE,
+      /** Exchange Online default: 35 MB per message. */
       messageBytes: e.MAX_MESSAGE_BYTES,
     },
-    pacing: {
-      messagesPerWindow: e.MAILBOX_MESSAGES_PER_MINUTE,
-      messageWindowMs: e.MAILBOX_MESSAGE_WINDOW_SECONDS * 1000,
-      recipientsPerWindow: e.MAILBOX_RECIPIENTS_PER_DAY,
-      concurrency: e.MAILBOX_CONCURRENCY,
-      mailboxes: Object.fromEntries(
-        Object.entries(e.MAILBOX_LIMITS ?? {}).map(([mailbox, o]) => [
-          mailbox.toLowerCase(),
-          {
-            messagesPerWindow: o.messagesPerMinute,
-            recipientsPerWindow: o.recipientsPerDay,
-            concurrency: o.concurrency,
-          },
-        ]),
-      ),
-      safetyMarginPercent: e.PACING_SAFETY_MARGIN_PERCENT,
-      clockSkewMs: e.PACING_CLOCK_SKEW_MS,
-      leaseMs: e.PACING_LEASE_SECONDS * 1000,
-    },
+    /** How dispatchers pace each sending mailbox (shared/pacing). */
+    pacing,
   };
 }
+
+export type Config = ReturnType<typeof settingsFrom>;
 
 const dayMs = 24 * 3600 * 1000;
 

@@ -1,11 +1,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { Client } from "../config.js";
+import type { Client } from "../domain/client.js";
 import { ProblemError } from "../domain/problem.js";
 import { AuthFailureLimiter, sourceOf } from "./authFailures.js";
-
-export function sha256Hex(key: string): string {
-  return createHash("sha256").update(key, "utf8").digest("hex");
-}
 
 /**
  * The API key from `Authorization: Bearer <key>`, `x-api-key: <key>`, or HTTP Basic with the key as the

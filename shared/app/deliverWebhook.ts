@@ -2,7 +2,7 @@ import { request } from "node:https";
 import { request as plainRequest } from "node:http";
 import type { LookupFunction } from "node:net";
 import { z } from "zod";
-import type { Client } from "../config.js";
+import type { Client } from "../domain/client.js";
 import type { Logger } from "../log.js";
 import { isFinal, publicView, type StatusRecord } from "../domain/statusRecord.js";
 import type { Clock, OutboundQueue, StatusStore } from "../storage/ports.js";

@@ -1,6 +1,6 @@
 import { Readable } from "node:stream";
 import { text } from "node:stream/consumers";
-import type { TransportName } from "../config.js";
+import type { TransportName } from "../domain/client.js";
 import type { Logger } from "../log.js";
 import { type StoredMessage, storedMessageSchema } from "../domain/message.js";
 import { describeWait, type MailboxPacer } from "./mailboxPacer.js";

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { TransportName } from "../config.js";
+import type { TransportName } from "../domain/client.js";
 import type { Clock, PacingStore } from "../storage/ports.js";
 import { type PacingPolicy, type PacingSettings, pacingPolicy } from "../pacing/limits.js";
 import {

@@ -1,4 +1,5 @@
-import type { Config, TransportName } from "../config.js";
+import type { Config } from "../config.js";
+import type { TransportName } from "../domain/client.js";
 import type { ClientRegistry } from "../api/auth.js";
 import type { MailboxPacer } from "./mailboxPacer.js";
 import type { Clock, IdempotencyStore, MessageStore, OutboundQueue, StatusStore } from "../storage/ports.js";

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { transportNames } from "../config.js";
+import { transportNames } from "./client.js";
 
 export const messageStatuses = [
   "queued",

@@ -1,4 +1,5 @@
-import type { Client, Config } from "../config.js";
+import type { Config } from "../config.js";
+import type { Client } from "../domain/client.js";
 import { domainOf, senderAllowed } from "../domain/address.js";
 import { recipientsOf, type StoredMessage } from "../domain/message.js";
 import { invalidField, ProblemError } from "../domain/problem.js";

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { ReadableStream } from "node:stream/web";
-import type { Client, Config } from "../config.js";
+import type { Config } from "../config.js";
+import type { Client } from "../domain/client.js";
 import type { Mailbox } from "../domain/address.js";
 import {
   jsonMessageSchema,

@@ -1,4 +1,4 @@
-import type { Config, TransportName } from "../config.js";
+import type { TransportName } from "../domain/client.js";
 
 const second = 1000;
 const hour = 3600 * second;
@@ -35,7 +35,26 @@ export interface PacingPolicy {
 }
 
 /** Pacing settings from configuration (`MAILBOX_*` and `PACING_*` app settings). */
-export type PacingSettings = Config["pacing"];
+export interface PacingSettings {
+  /** Messages in any rolling `messageWindowMs` (Exchange Online: 30 per 60 s). */
+  messagesPerWindow: number;
+  messageWindowMs: number;
+  /** Recipients in any rolling 24 hours (Exchange Online: 10,000). */
+  recipientsPerWindow: number;
+  /** Concurrent sends per mailbox; unset: 4 for graph (Graph's limit), 3 otherwise (SMTP AUTH's limit). */
+  concurrency?: number;
+  /** Per-mailbox overrides, keyed by lower-case address. */
+  mailboxes: Record<
+    string,
+    { messagesPerWindow?: number; recipientsPerWindow?: number; concurrency?: number }
+  >;
+  /** Percentage taken off the message and recipient limits, for mailboxes that also send elsewhere. */
+  safetyMarginPercent: number;
+  /** Largest clock difference between two instances; every window is lengthened by it. */
+  clockSkewMs: number;
+  /** How long a reservation whose dispatcher never reported back (a crash) stays in flight. */
+  leaseMs: number;
+}
 
 export const defaultPacingSettings: PacingSettings = {
   messagesPerWindow: 30,

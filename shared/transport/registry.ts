@@ -1,4 +1,5 @@
-import { type Config, ConfigError, type TransportName } from "../config.js";
+import { type Config, ConfigError } from "../config.js";
+import type { TransportName } from "../domain/client.js";
 import { readPemPair } from "./entra/credential.js";
 import { createTokenProvider, exchangeSmtpScope, type TokenProvider } from "./entra/tokenProvider.js";
 import { GraphTransport } from "./graph/transport.js";

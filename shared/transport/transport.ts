@@ -1,4 +1,4 @@
-import type { TransportName } from "../config.js";
+import type { TransportName } from "../domain/client.js";
 import type { OutboundMessage } from "../domain/outbound.js";
 import type { SendOutcome } from "./outcome.js";
 

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { sha256Hex } from "../../shared/api/auth.js";
+import { sha256Hex } from "../../shared/domain/client.js";
 import { type FakeGraph, startFakeGraph } from "../support/fakeGraph.js";
 import { type LocalHost, startLocalHost, waitForStatus } from "../support/localHost.js";
 

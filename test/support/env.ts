@@ -5,8 +5,9 @@ import { join } from "node:path";
 import { inject } from "vitest";
 import { startSmtpSink } from "../../dev/smtpSink.js";
 import { composeServices } from "../../shared/host/compose.js";
-import { type Client, loadConfig } from "../../shared/config.js";
-import { sha256Hex } from "../../shared/api/auth.js";
+import { loadConfig } from "../../shared/config.js";
+import type { Client } from "../../shared/domain/client.js";
+import { sha256Hex } from "../../shared/domain/client.js";
 import type { StorageNames } from "../../shared/storage/azure/account.js";
 import type { Clock } from "../../shared/storage/ports.js";
 

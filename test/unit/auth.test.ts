@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { apiKeyFrom, ClientRegistry, sha256Hex } from "../../shared/api/auth.js";
+import { apiKeyFrom, ClientRegistry } from "../../shared/api/auth.js";
+import { sha256Hex } from "../../shared/domain/client.js";
 import { AuthFailureLimiter } from "../../shared/api/authFailures.js";
 import { ProblemError } from "../../shared/domain/problem.js";
 

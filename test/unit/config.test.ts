@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../../shared/config.js";
-import { sha256Hex } from "../../shared/api/auth.js";
+import { sha256Hex } from "../../shared/domain/client.js";
 
 const client = {
   id: "scanner",

@@ -1,5 +1,4 @@
 import { ConfidentialClientApplication, type Configuration } from "@azure/msal-node";
-import type { Config } from "../../config.js";
 import { readCertificateCredential } from "./credential.js";
 
 /** An app-only access token and when it stops working. */
@@ -25,7 +24,16 @@ export function graphScope(graphEndpoint: string): string {
   return `${new URL(graphEndpoint).origin}/.default`;
 }
 
-export type EntraSettings = NonNullable<Config["entra"]>;
+/** The app registration (`ENTRA_*` settings). */
+export interface EntraSettings {
+  tenantId: string;
+  clientId: string;
+  /** A client secret, or else the PEM file with the certificate and its RSA key. */
+  clientSecret?: string;
+  clientCertificatePath?: string;
+  /** https://login.microsoftonline.com, or a national cloud's sign-in host. */
+  authorityHost: string;
+}
 
 /** Raised when the token endpoint answers with an error or cannot be reached; `errorCode` is msal's. */
 export class TokenError extends Error {

@@ -1,7 +1,7 @@
 import type { ConnectionOptions } from "node:tls";
 import nodemailer, { type SendMailOptions, type Transporter } from "nodemailer";
 import type SMTPPool from "nodemailer/lib/smtp-pool/index.js";
-import type { TransportName } from "../../config.js";
+import type { TransportName } from "../../domain/client.js";
 import { TokenError, type TokenProvider } from "../entra/tokenProvider.js";
 import type { OutboundMessage } from "../../domain/outbound.js";
 import { classifyTokenFailure } from "../entra/outcome.js";
