@@ -7,7 +7,8 @@
 import { performance } from "node:perf_hooks";
 import { Readable } from "node:stream";
 import type { TransportName } from "../shared/domain/client.js";
-import { type DispatchDeps, dispatchMessage } from "../shared/app/dispatchMessage.js";
+import { dispatchMessage } from "../shared/app/dispatchMessage.js";
+import type { DispatchDeps } from "../shared/app/services.js";
 import { type Logger, silentLogger } from "../shared/log.js";
 import type { StoredMessage } from "../shared/domain/message.js";
 import { defaultPacingSettings, type PacingSettings } from "../shared/pacing/limits.js";

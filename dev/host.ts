@@ -1,11 +1,9 @@
 import { join } from "node:path";
 import { composeServices } from "../shared/host/compose.js";
 import { ConfigError, loadConfig } from "../shared/config.js";
-import { dispatchMessage, failMessage } from "../shared/app/dispatchMessage.js";
 import { routes } from "../shared/api/routes.js";
+import { queueFunctions, timerFunctions } from "../shared/host/functions.js";
 import { jsonLogger } from "../shared/log.js";
-import { purgeExpired } from "../shared/app/purgeExpired.js";
-import { deliverWebhook } from "../shared/app/deliverWebhook.js";
 import { readHostSettings } from "./hostSettings.js";
 import { serveRoutes } from "./httpServer.js";
 import { LocalQueueTrigger } from "./queueTrigger.js";
@@ -23,41 +21,28 @@ async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const host = readHostSettings(join(projectRoot(), "host.json"));
   const composed = await composeServices(config);
-  const { storage, services, dispatchDeps } = composed;
+  const { storage, services } = composed;
   const { server, url } = await serveRoutes(routes, host.http.routePrefix, services, log, local.PORT);
 
   const poisonOf = (name: string) => storage.queueClientFor(`${name}-poison`);
-  const triggers = [
-    new LocalQueueTrigger(
-      storage.queueClient,
-      poisonOf(storage.names.queue),
+  // The Functions host's triggers, from the same table functions/*.ts registers.
+  const triggers = queueFunctions.map((fn) => {
+    const queue = storage.queueClientFor(storage.names[fn.queue]);
+    return new LocalQueueTrigger(
+      queue,
+      poisonOf(queue.name),
       host.queues,
-      (item) => dispatchMessage(item, dispatchDeps(log)),
+      (item, count) => fn.run(item, count, composed, log),
       log,
-    ),
-    new LocalQueueTrigger(
-      storage.poisonQueueClient,
-      poisonOf(storage.names.poisonQueue),
-      host.queues,
-      (item, count) => failMessage(item, count, dispatchDeps(log)),
-      log,
-    ),
-    new LocalQueueTrigger(
-      storage.webhookQueueClient,
-      poisonOf(storage.names.webhookQueue),
-      host.queues,
-      (item) => deliverWebhook(item, composed.webhookDeps(log)),
-      log,
-    ),
-  ];
+    );
+  });
   for (const trigger of triggers) trigger.start();
-  // The daily timer function (functions/purgeExpired.ts), hourly here.
-  const purge = setInterval(
-    () =>
-      purgeExpired({ ...services, log }).catch((error) =>
-        log.error("purge failed", { error: String(error) }),
-      ),
-    3600_000,
+  // The timer functions (daily in Azure), hourly here.
+  const timers = timerFunctions.map((fn) =>
+    setInterval(
+      () => fn.run(composed, log).catch((error) => log.error(`${fn.name} failed`, { error: String(error) })),
+      3600_000,
+    ),
   );
   log.info("local host listening", { url });
   process.send?.({ type: "ready", url });
@@ -66,7 +51,7 @@ async function main(): Promise<void> {
   const stop = async () => {
     if (stopping) return;
     stopping = true;
-    clearInterval(purge);
+    for (const timer of timers) clearInterval(timer);
     server.close();
     server.closeAllConnections();
     await Promise.all(triggers.map((t) => t.stop()));

@@ -1,5 +1,3 @@
-import { app } from "@azure/functions";
-import { httpTrigger } from "../shared/host/azure/functions.js";
-import { cancelMessageRoute } from "../shared/api/operations/cancelMessage.js";
+import { registerHttpFunction } from "../shared/host/azure/functions.js";
 
-app.http("cancelMessage", httpTrigger(cancelMessageRoute));
+registerHttpFunction("cancelMessage");

@@ -1,5 +1,3 @@
-import { app } from "@azure/functions";
-import { httpTrigger } from "../shared/host/azure/functions.js";
-import { getMessageRoute } from "../shared/api/operations/getMessage.js";
+import { registerHttpFunction } from "../shared/host/azure/functions.js";
 
-app.http("getMessage", httpTrigger(getMessageRoute));
+registerHttpFunction("getMessage");

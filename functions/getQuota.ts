@@ -1,5 +1,3 @@
-import { app } from "@azure/functions";
-import { httpTrigger } from "../shared/host/azure/functions.js";
-import { getQuotaRoute } from "../shared/api/operations/getQuota.js";
+import { registerHttpFunction } from "../shared/host/azure/functions.js";
 
-app.http("getQuota", httpTrigger(getQuotaRoute));
+registerHttpFunction("getQuota");

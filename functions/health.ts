@@ -1,5 +1,3 @@
-import { app } from "@azure/functions";
-import { httpTrigger } from "../shared/host/azure/functions.js";
-import { healthRoute } from "../shared/api/operations/health.js";
+import { registerHttpFunction } from "../shared/host/azure/functions.js";
 
-app.http("health", httpTrigger(healthRoute));
+registerHttpFunction("health");

@@ -1,5 +1,3 @@
-import { app } from "@azure/functions";
-import { httpTrigger } from "../shared/host/azure/functions.js";
-import { listMessagesRoute } from "../shared/api/operations/listMessages.js";
+import { registerHttpFunction } from "../shared/host/azure/functions.js";
 
-app.http("listMessages", httpTrigger(listMessagesRoute));
+registerHttpFunction("listMessages");

@@ -1,5 +1,3 @@
-import { app } from "@azure/functions";
-import { httpTrigger } from "../shared/host/azure/functions.js";
-import { openApiRoute } from "../shared/api/openapi/document.js";
+import { registerHttpFunction } from "../shared/host/azure/functions.js";
 
-app.http("openapi", httpTrigger(openApiRoute));
+registerHttpFunction("openapi");

@@ -1,5 +1,3 @@
-import { app } from "@azure/functions";
-import { httpTrigger } from "../shared/host/azure/functions.js";
-import { retryMessageRoute } from "../shared/api/operations/retryMessage.js";
+import { registerHttpFunction } from "../shared/host/azure/functions.js";
 
-app.http("retryMessage", httpTrigger(retryMessageRoute));
+registerHttpFunction("retryMessage");

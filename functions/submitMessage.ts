@@ -1,5 +1,3 @@
-import { app } from "@azure/functions";
-import { httpTrigger } from "../shared/host/azure/functions.js";
-import { submitMessageRoute } from "../shared/api/operations/submitMessage.js";
+import { registerHttpFunction } from "../shared/host/azure/functions.js";
 
-app.http("submitMessage", httpTrigger(submitMessageRoute));
+registerHttpFunction("submitMessage");

@@ -2,7 +2,6 @@ import { isIP } from "node:net";
 import { z } from "zod";
 import { clientSchema, domainSchema, type TransportName } from "./domain/client.js";
 import type { PacingSettings } from "./pacing/limits.js";
-import type { EntraSettings } from "./transport/entra/tokenProvider.js";
 import { type DestinationPolicy, urlProblem } from "./webhooks/destination.js";
 
 const jsonText = <T extends z.ZodType>(schema: T) =>
@@ -164,6 +163,17 @@ const envSchema = z
       require("ACCEPTED_DOMAINS", "when a client uses direct or relay");
     }
   });
+
+/** The app registration (`ENTRA_*` settings). */
+export interface EntraSettings {
+  tenantId: string;
+  clientId: string;
+  /** A client secret, or else the PEM file with the certificate and its RSA key. */
+  clientSecret?: string;
+  clientCertificatePath?: string;
+  /** https://login.microsoftonline.com, or a national cloud's sign-in host. */
+  authorityHost: string;
+}
 
 /** Where messages, queues and status records live: a connection string, or service URIs with a managed identity. */
 export type StorageSettings =

@@ -1,8 +1,10 @@
 import type { ReadableStream } from "node:stream/web";
 import type { z } from "zod";
-import type { Logger } from "../log.js";
-import { type ProblemKind, ProblemError } from "../domain/problem.js";
 import type { Services } from "../app/services.js";
+import type { Client } from "../domain/client.js";
+import type { ClientRegistry } from "./auth.js";
+import { type ProblemKind, ProblemError } from "../domain/problem.js";
+import type { Logger } from "../log.js";
 
 /** The part of an HTTP request handlers use; Azure Functions' HttpRequest and the local host both provide it. */
 export interface ApiRequest {
@@ -19,7 +21,22 @@ export interface ApiResponse {
   body?: string;
 }
 
-export type Handler = (request: ApiRequest, services: Services, log: Logger) => Promise<ApiResponse>;
+/** The services behind the API: the use cases' and the registry of callers' keys. */
+export interface ApiServices extends Services {
+  clients: ClientRegistry;
+}
+
+/** What a handler gets besides the request: the services, a logger and, on key routes, the caller. */
+export interface RequestContext<C extends Client | undefined> {
+  services: ApiServices;
+  log: Logger;
+  client: C;
+}
+
+export type Handler<C extends Client | undefined = Client> = (
+  request: ApiRequest,
+  context: RequestContext<C>,
+) => Promise<ApiResponse>;
 
 /** One documented response of an operation. */
 export interface ResponseDoc {
@@ -40,8 +57,6 @@ export interface RouteDoc {
   /** Short name shown as the connector action, e.g. "Send an email". */
   summary: string;
   description: string;
-  /** False for the few routes that need no API key (health, the OpenAPI document). */
-  requiresKey: boolean;
   /** Path parameters named in the route template. */
   pathParams?: Record<string, { description: string; schema: z.ZodType }>;
   /** Request headers the operation reads (beyond authentication). */
@@ -56,15 +71,21 @@ export interface RouteDoc {
   connector?: boolean;
 }
 
-/** One API operation: its Functions name, methods, route template (Functions syntax) and handler. */
-export interface Route {
+interface RouteBase {
+  /** The Azure Function's name (`functions/<name>.ts` registers it). */
   name: string;
   methods: ("GET" | "POST" | "DELETE")[];
+  /** Route template in Functions syntax, under the host's route prefix. */
   route: string;
-  handler: Handler;
-  /** Documentation; every route in the table has it (test/unit/openapi-document.test.ts checks). */
-  doc?: RouteDoc;
+  doc: RouteDoc;
 }
+
+/**
+ * One API operation. Every route needs an API key unless it is declared `access: "public"` (the named
+ * exemptions: health and the OpenAPI document); `handle` authenticates before the handler runs.
+ */
+export type Route = RouteBase &
+  ({ access: "key"; handler: Handler<Client> } | { access: "public"; handler: Handler<undefined> });
 
 export function jsonResponse(
   status: number,
@@ -87,17 +108,20 @@ export function problemResponse(problem: ProblemError): ApiResponse {
 }
 
 /**
- * Runs a handler and maps every error to problem+json: a ProblemError as it says, anything else as a
- * logged 500 with a generic answer (internal details never reach the caller).
+ * Authenticates (unless the route is public), runs the handler and maps every error to problem+json: a
+ * ProblemError as it says, anything else as a logged 500 with a generic answer (internal details never
+ * reach the caller).
  */
 export async function handle(
   route: Route,
   request: ApiRequest,
-  services: Services,
+  services: ApiServices,
   log: Logger,
 ): Promise<ApiResponse> {
   try {
-    return await route.handler(request, services, log);
+    if (route.access === "public") return await route.handler(request, { services, log, client: undefined });
+    const client = services.clients.authenticate(request.headers);
+    return await route.handler(request, { services, log, client });
   } catch (error) {
     if (error instanceof ProblemError) return problemResponse(error);
     log.error("request failed", {

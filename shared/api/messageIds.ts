@@ -1,8 +1,11 @@
-import { ProblemError } from "../domain/problem.js";
+import { messageNotFound } from "../app/messageNotFound.js";
 
 /** Message ids are UUIDs; anything else cannot name a message, so it is not looked up. */
-export const isMessageId = (id: string): boolean => /^[A-Za-z0-9-]{1,64}$/.test(id);
+const isMessageId = (id: string): boolean => /^[A-Za-z0-9-]{1,64}$/.test(id);
 
-/** 404 for a message this client cannot see: absent, or another client's (never 403, which would tell). */
-export const messageNotFound = (id: string): ProblemError =>
-  new ProblemError("notFound", `No message ${id} for this client.`);
+/** The `{id}` path parameter, or the same 404 an unknown id gets. */
+export function messageIdParam(params: Record<string, string>): string {
+  const id = params.id ?? "";
+  if (!isMessageId(id)) throw messageNotFound(id);
+  return id;
+}

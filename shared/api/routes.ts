@@ -1,14 +1,17 @@
 import type { Route } from "./http.js";
+import { openApiRoute } from "./openapi/route.js";
 import { cancelMessageRoute } from "./operations/cancelMessage.js";
 import { getMessageRoute } from "./operations/getMessage.js";
 import { getQuotaRoute } from "./operations/getQuota.js";
 import { healthRoute } from "./operations/health.js";
 import { listMessagesRoute } from "./operations/listMessages.js";
-import { openApiRoute } from "./openapi/document.js";
 import { retryMessageRoute } from "./operations/retryMessage.js";
 import { submitMessageRoute } from "./operations/submitMessage.js";
 
-/** Every HTTP operation; the Functions app registers each one and the local host serves the same table. */
+/**
+ * Every HTTP operation, declared once: `functions/<name>.ts` registers each by name with the Functions host
+ * (a test holds the two together), the local host serves this table, and the OpenAPI document describes it.
+ */
 export const routes: readonly Route[] = [
   submitMessageRoute,
   getMessageRoute,
@@ -16,6 +19,13 @@ export const routes: readonly Route[] = [
   listMessagesRoute,
   retryMessageRoute,
   healthRoute,
-  openApiRoute,
+  openApiRoute(() => routes),
   getQuotaRoute,
 ];
+
+/** The route a Function is registered for; throws when the table has no such name. */
+export function routeNamed(name: string): Route {
+  const route = routes.find((r) => r.name === name);
+  if (!route) throw new Error(`no route named ${name} in shared/api/routes.ts`);
+  return route;
+}

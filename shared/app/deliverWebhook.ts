@@ -1,12 +1,10 @@
-import { request } from "node:https";
-import { request as plainRequest } from "node:http";
-import type { LookupFunction } from "node:net";
 import { z } from "zod";
 import type { Client } from "../domain/client.js";
 import type { Logger } from "../log.js";
 import { isFinal, publicView, type StatusRecord } from "../domain/statusRecord.js";
 import type { Clock, OutboundQueue, StatusStore } from "../storage/ports.js";
 import { type DestinationPolicy, DestinationError, resolveDestination } from "../webhooks/destination.js";
+import { postPinned } from "../webhooks/post.js";
 import { signatureHeader, signatureOf } from "../webhooks/signature.js";
 
 /** A queued webhook delivery: which message's final state to report. Version 1. */
@@ -21,7 +19,6 @@ type WebhookJob = z.infer<typeof webhookJobSchema>;
 // Retries back off 10 s, 20 s, 40 s … up to an hour between attempts; after 10 attempts (about 3 hours) we stop.
 const maxAttempts = 10;
 const backoffMs = (attempt: number) => Math.min(10_000 * 2 ** (attempt - 1), 3600_000);
-const requestTimeoutMs = 10_000;
 
 export interface WebhookDeps {
   statuses: StatusStore;
@@ -70,7 +67,7 @@ export async function deliverWebhook(item: unknown, deps: WebhookDeps): Promise<
     deps.log.info(message, { messageId: record.id, clientId: client.id, attempt: job.attempt, ...fields });
   try {
     const destination = await resolveDestination(url, deps.policy);
-    const status = await post(url, body, destination, {
+    const status = await postPinned(url, body, destination, {
       "content-type": "application/json",
       [signatureHeader]: signatureOf(client.callbackSecret, body, Math.floor(now.getTime() / 1000)),
       "user-agent": "mailhook-webhooks/1",
@@ -100,27 +97,4 @@ export async function deliverWebhook(item: unknown, deps: WebhookDeps): Promise<
       delayMs: backoffMs(job.attempt),
     });
   }
-}
-
-/** POSTs to `url` connecting to the already-vetted address (no second DNS answer can redirect it). */
-function post(
-  url: string,
-  body: string,
-  destination: { address: string; family: number },
-  headers: Record<string, string>,
-): Promise<number> {
-  const pinned: LookupFunction = (_host, options, callback) => {
-    if (options.all) callback(null, [destination]);
-    else callback(null, destination.address, destination.family);
-  };
-  const send = url.startsWith("https:") ? request : plainRequest;
-  return new Promise((resolve, reject) => {
-    const req = send(url, { method: "POST", headers, lookup: pinned, timeout: requestTimeoutMs }, (res) => {
-      res.resume();
-      res.on("end", () => resolve(res.statusCode ?? 0));
-    });
-    req.on("timeout", () => req.destroy(new Error(`no answer within ${requestTimeoutMs} ms`)));
-    req.on("error", reject);
-    req.end(body);
-  });
 }

@@ -68,22 +68,3 @@ export class MailboxPacer {
     return quotaView(state, this.clock.now().getTime(), this.policy(mailbox, transport));
   }
 }
-
-/** The `reason` a deferred status shows. */
-export function describeWait(
-  decision: Extract<PacingDecision, { kind: "wait" }>,
-  policy: PacingPolicy,
-  recipients: number,
-): string {
-  const at = new Date(decision.until).toISOString();
-  const { limits } = policy;
-  const texts: Record<WaitReason, string> = {
-    messages: `the mailbox is at its limit of ${limits.messagesPerWindow} messages per ${limits.messageWindowMs / 1000} s; next slot at ${at}`,
-    recipients: `the mailbox is at its limit of ${limits.recipientsPerWindow} recipients per 24 h and this message has ${recipients}; enough of the window frees at ${at}`,
-    concurrency: `${limits.concurrency} sends are already in flight for this mailbox; next try at ${at}`,
-    paused: `the mailbox is paused (${decision.pauseReason ?? "throttled by the provider"}); planned for ${at}`,
-    backlog: `waiting behind earlier messages from this mailbox; planned for ${at}`,
-    early: `planned for ${at}`,
-  };
-  return texts[decision.reason];
-}

@@ -1,14 +1,14 @@
 import type { Config } from "../config.js";
 import type { TransportName } from "../domain/client.js";
-import type { ClientRegistry } from "../api/auth.js";
 import type { MailboxPacer } from "./mailboxPacer.js";
+import type { StatusRecord } from "../domain/statusRecord.js";
+import type { Logger } from "../log.js";
 import type { Clock, IdempotencyStore, MessageStore, OutboundQueue, StatusStore } from "../storage/ports.js";
 import type { Transport } from "../transport/transport.js";
 
-/** Everything a handler needs, built once per process by the composition root (`shared/host/compose.ts`). */
+/** What the use cases need, built once per process by the composition root (`shared/host/compose.ts`). */
 export interface Services {
   config: Config;
-  clients: ClientRegistry;
   messages: MessageStore;
   statuses: StatusStore;
   queue: OutboundQueue;
@@ -19,4 +19,22 @@ export interface Services {
   pacer: MailboxPacer;
   clock: Clock;
   newId(): string;
+}
+
+/** What the queue functions that send (dispatch, poison) need; built per invocation with its logger. */
+export interface DispatchDeps {
+  messages: MessageStore;
+  statuses: StatusStore;
+  queue: OutboundQueue;
+  transports: ReadonlyMap<TransportName, Transport>;
+  clock: Clock;
+  log: Logger;
+  /** Shared pacing of sending mailboxes: a slot is reserved before every send. */
+  pacer: MailboxPacer;
+  /** Waits for a slot reserved a few seconds ahead; tests with a fake clock advance it instead. */
+  sleep?(ms: number): Promise<void>;
+  /** Client default for Graph's saveToSentItems when the message does not say. */
+  saveToSentItems(clientId: string): boolean;
+  /** Reports a message that reached `sent` or `failed` (delivery webhooks); absent: nothing is reported. */
+  reportFinal?(record: StatusRecord | undefined): Promise<void>;
 }

@@ -1,7 +1,6 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import type { StoredMessage } from "./message.js";
-import { invalidField } from "./problem.js";
 
 /** Exchange of one `Idempotency-Key`: which message it produced and what that message was. Version 1. */
 export const idempotencyRecordSchema = z.object({
@@ -18,16 +17,6 @@ export const idempotencyWindowMs = 24 * 3600 * 1000;
 
 export function isLive(record: IdempotencyRecord, now: Date): boolean {
   return now.getTime() - Date.parse(record.createdAt) < idempotencyWindowMs;
-}
-
-/** The `Idempotency-Key` header, if any: 1–255 visible ASCII characters. */
-export function idempotencyKeyFrom(headers: Headers): string | undefined {
-  const key = headers.get("idempotency-key");
-  if (key === null) return undefined;
-  if (!/^[\x21-\x7e]([\x20-\x7e]{0,253}[\x21-\x7e])?$/.test(key)) {
-    throw invalidField("Idempotency-Key", "must be 1 to 255 visible ASCII characters");
-  }
-  return key;
 }
 
 /**

@@ -1,11 +1,11 @@
 import { randomUUID } from "node:crypto";
 import type { Config } from "../config.js";
-import type { DispatchDeps } from "../app/dispatchMessage.js";
 import { ClientRegistry } from "../api/auth.js";
 import type { Logger } from "../log.js";
 import { MailboxPacer } from "../app/mailboxPacer.js";
 import { AzureTablePacingStore } from "../storage/azure/tablePacingStore.js";
-import type { Services } from "../app/services.js";
+import type { DispatchDeps } from "../app/services.js";
+import type { ApiServices } from "../api/http.js";
 import { azureStorage, type StorageNames } from "../storage/azure/account.js";
 import { type Clock, systemClock } from "../storage/ports.js";
 import { buildTransports } from "../transport/registry.js";
@@ -24,7 +24,7 @@ export async function composeServices(config: Config, options: ComposeOptions = 
   const transports = buildTransports(config);
   const clients = new ClientRegistry(config.clients);
   const clock = options.clock ?? systemClock;
-  const services: Services = {
+  const services: ApiServices = {
     config,
     clients,
     messages: storage.messages,

@@ -173,6 +173,7 @@ describe("graph transport against a loopback Graph and Entra ID", () => {
     expect(await transport.send(message())).toEqual({
       kind: "throttled",
       retryAfterMs: 7000,
+      cause: "concurrency",
       code: "429 ApplicationThrottled",
       text: "MailboxConcurrency",
     });

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { z } from "zod";
 import { getMessageRoute } from "../../shared/api/operations/getMessage.js";
 import { healthRoute } from "../../shared/api/operations/health.js";
-import { openApiRoute, problemSchema } from "../../shared/api/openapi/document.js";
+import { problemSchema } from "../../shared/api/openapi/document.js";
+import { routeNamed } from "../../shared/api/routes.js";
 import { submitMessageRoute } from "../../shared/api/operations/submitMessage.js";
 import { startTestServices, testClient } from "../support/env.js";
 import { bearer, call } from "../support/http.js";
@@ -57,7 +58,7 @@ describe("responses match the documented schemas", () => {
     const health = await call(healthRoute, env);
     expect(health.status).toBe(200);
     expectDocumented(healthRoute.doc?.responses[200]?.schema, health.json);
-    const openapi = await call(openApiRoute, env, { path: "/api/v1/openapi.json" });
+    const openapi = await call(routeNamed("openapi"), env, { path: "/api/v1/openapi.json" });
     expect(openapi.status).toBe(200);
     expect(openapi.json?.openapi).toBe("3.1.0");
     expect(openapi.json?.servers).toEqual([{ url: "http://127.0.0.1:7071/api" }]);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { defaultPacingSettings, type PacingPolicy, pacingPolicy } from "../../shared/pacing/limits.js";
-import { describeWait } from "../../shared/app/mailboxPacer.js";
+import { describeWait } from "../../shared/pacing/wording.js";
 import {
   emptyPacingState,
   maxDayEntries,

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { type ProblemKind, problemTypes, problemTypeUri } from "../../domain/problem.js";
-import { type Handler, jsonResponse, type Route, type RouteDoc } from "../http.js";
+import type { Route, RouteDoc } from "../http.js";
+import { openApiPath } from "../routeTemplate.js";
 
 /** A JSON Schema (2020-12, as OpenAPI 3.1 uses it) or any other JSON object of the document. */
 export type JsonObject = { [key: string]: unknown };
@@ -121,27 +122,9 @@ function multipartSchema(fields: z.ZodType): JsonObject {
   };
 }
 
-/** `v1/messages/{id}` (Functions syntax, optionally `{id:int}` or `{id?}`) as an OpenAPI path. */
-export function openApiPath(route: string): string {
-  return `/${route.replace(/\{(\w+)(?::[^}]*)?\??\}/g, "{$1}")}`;
-}
-
-/** A route without documentation still appears (the test insists every route has it). */
-function docOf(route: Route): RouteDoc {
-  return (
-    route.doc ?? {
-      operationId: route.name,
-      summary: route.name,
-      description: "",
-      requiresKey: true,
-      responses: { 200: { description: "OK" } },
-    }
-  );
-}
-
 const problemRef = { $ref: "#/components/schemas/Problem" };
 
-function operation(doc: RouteDoc): JsonObject {
+function operation(doc: RouteDoc, requiresKey: boolean): JsonObject {
   const parameters = [
     ...Object.entries(doc.pathParams ?? {}).map(([name, p]) => ({
       name,
@@ -185,7 +168,7 @@ function operation(doc: RouteDoc): JsonObject {
     };
   }
   const kinds: ProblemKind[] = [
-    ...(doc.requiresKey ? ["unauthorized" as const] : []),
+    ...(requiresKey ? ["unauthorized" as const] : []),
     ...(doc.problems ?? []),
     "internal",
   ];
@@ -203,7 +186,7 @@ function operation(doc: RouteDoc): JsonObject {
     ...(parameters.length > 0 ? { parameters } : {}),
     ...(Object.keys(content).length > 0 ? { requestBody: { required: true, content } } : {}),
     responses,
-    security: doc.requiresKey ? [{ bearerKey: [] }, { apiKeyHeader: [] }, { basicKey: [] }] : [],
+    security: requiresKey ? [{ bearerKey: [] }, { apiKeyHeader: [] }, { basicKey: [] }] : [],
   };
 }
 
@@ -212,14 +195,14 @@ export function buildOpenApiDocument(routes: readonly Route[], serverUrl: string
   const paths: OpenApiDocument["paths"] = {};
   for (const route of routes) {
     const path = openApiPath(route.route);
-    const doc = docOf(route);
+    const { doc } = route;
     for (const method of route.methods) {
       const item = paths[path] ?? {};
       paths[path] = item;
       const key = method.toLowerCase();
       if (item[key]) throw new Error(`two routes answer ${method} ${path}`);
       // One operation id per method: a route with several methods gets the method appended after the first.
-      const op = operation(doc);
+      const op = operation(doc, route.access === "key");
       if (method !== route.methods[0])
         op.operationId = `${doc.operationId}${method[0]}${method.slice(1).toLowerCase()}`;
       item[key] = op;
@@ -246,36 +229,3 @@ export function buildOpenApiDocument(routes: readonly Route[], serverUrl: string
     },
   };
 }
-
-// Built once per server URL: the route table does not change while the process runs.
-let cached: { serverUrl: string; document: OpenApiDocument } | undefined;
-
-/** `GET /api/v1/openapi.json`: the document of the route table, with the server URL this request came to. */
-const getOpenApi: Handler = async (request) => {
-  // Imported when first asked for: the route table includes this route.
-  const { routes } = await import("../routes.js");
-  const url = new URL(request.url);
-  const suffix = `/${openApiRoute.route}`;
-  const base = url.pathname.endsWith(suffix) ? url.pathname.slice(0, -suffix.length) : "/api";
-  const serverUrl = `${url.origin}${base}`;
-  if (cached?.serverUrl !== serverUrl)
-    cached = { serverUrl, document: buildOpenApiDocument(routes, serverUrl) };
-  return jsonResponse(200, cached.document, { "Cache-Control": "public, max-age=300" });
-};
-
-export const openApiRoute: Route = {
-  name: "openapi",
-  methods: ["GET"],
-  route: "v1/openapi.json",
-  handler: getOpenApi,
-  doc: {
-    operationId: "GetOpenApiDocument",
-    summary: "Get the OpenAPI document",
-    description: "This document; needs no key.",
-    requiresKey: false,
-    responses: {
-      200: { description: "An OpenAPI 3.1 document.", schema: z.record(z.string(), z.unknown()) },
-    },
-    connector: false,
-  },
-};

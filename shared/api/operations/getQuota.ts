@@ -26,8 +26,7 @@ const quotaSchema = z.object({
 });
 
 /** Only mailboxes the caller may send as; any other is simply not found (even when it exists). */
-const getQuota: Handler = async (request, services) => {
-  const client = services.clients.authenticate(request.headers);
+const getQuota: Handler = async (request, { services, client }) => {
   const mailbox = (request.params.address ?? "").trim();
   if (addressProblem(mailbox) !== undefined || !senderAllowed(client.senders, mailbox)) {
     throw new ProblemError("notFound", `No mailbox ${mailbox} for this client.`);
@@ -52,6 +51,7 @@ export const getQuotaRoute: Route = {
   name: "getQuota",
   methods: ["GET"],
   route: "v1/mailboxes/{address}/quota",
+  access: "key",
   handler: getQuota,
   doc: {
     operationId: "GetMailboxQuota",
@@ -59,7 +59,6 @@ export const getQuotaRoute: Route = {
     description:
       "Messages in the current rolling window, recipients in the last 24 hours, the limits, sends in flight " +
       "and the next free slot of a mailbox the caller may send as.",
-    requiresKey: true,
     pathParams: {
       address: { description: "The sending mailbox, e.g. scanner@contoso.com.", schema: z.string() },
     },

@@ -10,8 +10,7 @@ const querySchema = z.strictObject({
 });
 
 /** `GET /api/v1/messages?status=failed`: a page of the caller's own messages, newest storage order first. */
-const listMessages: Handler = async (request, services) => {
-  const client = services.clients.authenticate(request.headers);
+const listMessages: Handler = async (request, { services, client }) => {
   const query = validate(querySchema, Object.fromEntries(new URL(request.url).searchParams));
   const page = await services.statuses.list(client.id, {
     status: query.status,
@@ -32,12 +31,12 @@ export const listMessagesRoute: Route = {
   name: "listMessages",
   methods: ["GET"],
   route: "v1/messages",
+  access: "key",
   handler: listMessages,
   doc: {
     operationId: "ListMessages",
     summary: "List messages",
     description: "A page of the caller's messages, optionally of one status (failed ones to act on, say).",
-    requiresKey: true,
     responses: {
       200: {
         description: "One page; follow `next` for the rest.",

@@ -1,25 +1,29 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from "@azure/functions";
-import { handle, type Route } from "../../api/http.js";
+import { handle } from "../../api/http.js";
+import { routeNamed } from "../../api/routes.js";
 import { jsonLogger, type Logger } from "../../log.js";
+import { defaultStorageNames } from "../../storage/azure/account.js";
+import { functionNamed, queueFunctions, timerFunctions } from "../functions.js";
 import { runtime } from "./runtime.js";
 
 // Stream request bodies: uploads go to Blob storage without being held in memory.
 app.setup({ enableHttpStream: true });
 
 /** Structured JSON lines through the invocation context (Application Insights keeps them per invocation). */
-export function contextLogger(context: InvocationContext): Logger {
+function contextLogger(context: InvocationContext): Logger {
   return jsonLogger((level, line) => context[level](line), { invocationId: context.invocationId });
 }
 
-/** The `app.http` options for one route of the shared route table. */
-export function httpTrigger(route: Route) {
-  return {
+/** Registers the HTTP operation `name` of the route table (`shared/api/routes.ts`). */
+export function registerHttpFunction(name: string): void {
+  const route = routeNamed(name);
+  app.http(name, {
     methods: route.methods,
     route: route.route,
-    authLevel: "anonymous" as const,
+    authLevel: "anonymous",
     handler: async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
       const { services } = await runtime();
-      const response = await handle(
+      return handle(
         route,
         {
           method: request.method,
@@ -31,13 +35,35 @@ export function httpTrigger(route: Route) {
         services,
         contextLogger(context),
       );
-      return response;
     },
-  };
+  });
 }
 
-/** The Functions queue trigger's dequeue count for this invocation. */
-export function dequeueCount(context: InvocationContext): number | undefined {
-  const count = context.triggerMetadata?.dequeueCount;
-  return typeof count === "number" ? count : undefined;
+/** Registers the queue function `name` of `shared/host/functions.ts`. */
+export function registerQueueFunction(name: string): void {
+  const fn = functionNamed(queueFunctions, name);
+  app.storageQueue(name, {
+    queueName: defaultStorageNames[fn.queue],
+    connection: "AzureWebJobsStorage",
+    handler: async (item, context) => {
+      const dequeueCount = context.triggerMetadata?.dequeueCount;
+      await fn.run(
+        item,
+        typeof dequeueCount === "number" ? dequeueCount : undefined,
+        await runtime(),
+        contextLogger(context),
+      );
+    },
+  });
+}
+
+/** Registers the timer function `name` of `shared/host/functions.ts`. */
+export function registerTimerFunction(name: string): void {
+  const fn = functionNamed(timerFunctions, name);
+  app.timer(name, {
+    schedule: fn.schedule,
+    handler: async (_timer, context) => {
+      await fn.run(await runtime(), contextLogger(context));
+    },
+  });
 }

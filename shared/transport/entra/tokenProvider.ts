@@ -1,4 +1,5 @@
 import { ConfidentialClientApplication, type Configuration } from "@azure/msal-node";
+import type { EntraSettings } from "../../config.js";
 import { readCertificateCredential } from "./credential.js";
 
 /** An app-only access token and when it stops working. */
@@ -22,17 +23,6 @@ export const exchangeSmtpScope = "https://outlook.office365.com/.default";
 /** Microsoft Graph's resource on the configured cloud (graph.microsoft.com, graph.microsoft.us, …). */
 export function graphScope(graphEndpoint: string): string {
   return `${new URL(graphEndpoint).origin}/.default`;
-}
-
-/** The app registration (`ENTRA_*` settings). */
-export interface EntraSettings {
-  tenantId: string;
-  clientId: string;
-  /** A client secret, or else the PEM file with the certificate and its RSA key. */
-  clientSecret?: string;
-  clientCertificatePath?: string;
-  /** https://login.microsoftonline.com, or a national cloud's sign-in host. */
-  authorityHost: string;
 }
 
 /** Raised when the token endpoint answers with an error or cannot be reached; `errorCode` is msal's. */

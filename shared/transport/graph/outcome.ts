@@ -50,9 +50,9 @@ interface GraphRule {
 
 const throttled = (f: GraphFailure, code: string, ctx: ThrottleContext): SendOutcome => ({
   kind: "throttled",
-  // Graph's throttling is per app and mailbox over minutes (requests, concurrency, upload volume); a quota
+  // Graph's throttling is per app and mailbox over minutes (requests, 4 concurrent, upload volume); a quota
   // over 24 h is not answered synchronously (an NDR arrives in the mailbox later).
-  cause: "rate",
+  cause: /MailboxConcurrency/i.test(`${f.code ?? ""} ${f.message}`) ? "concurrency" : "rate",
   retryAfterMs:
     parseRetryAfterMs(f.retryAfter, ctx.nowMs) ?? fallbackRetryAfterMs(ctx.consecutiveThrottles, ctx.random),
   code,

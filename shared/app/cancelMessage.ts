@@ -1,0 +1,44 @@
+import type { Client } from "../domain/client.js";
+import { ProblemError } from "../domain/problem.js";
+import { type MessageStatus, type StatusRecord, transition } from "../domain/statusRecord.js";
+import type { Logger } from "../log.js";
+import { messageNotFound } from "./messageNotFound.js";
+import type { Services } from "./services.js";
+
+const cancellable: ReadonlySet<MessageStatus> = new Set(["queued", "scheduled", "deferred"]);
+
+/**
+ * Cancels a message not yet handed to a provider. The status change is conditional (ETag), so it cannot
+ * cross the dispatcher's move to `sending`: one of the two wins. Cancelling twice is not an error.
+ */
+export async function cancelMessage(
+  client: Client,
+  id: string,
+  services: Services,
+  log: Logger,
+): Promise<StatusRecord> {
+  let refused: StatusRecord | undefined;
+  const record = await services.statuses.update(client.id, id, (r) => {
+    refused = undefined;
+    if (r.status === "cancelled") return undefined;
+    if (!cancellable.has(r.status)) {
+      refused = r;
+      return undefined;
+    }
+    return transition(r, "cancelled", services.clock.now(), {
+      nextAttemptAt: undefined,
+      reason: "cancelled by the caller",
+      hasBlobs: false,
+    });
+  });
+  if (!record) throw messageNotFound(id);
+  if (refused) {
+    const why = refused.status === "sending" ? "sending has begun" : `it is already ${refused.status}`;
+    throw new ProblemError("conflict", `Message ${id} cannot be cancelled: ${why}.`, {
+      extensions: { status: refused.status },
+    });
+  }
+  await services.messages.deleteMessage(id);
+  log.info("message cancelled", { messageId: id, clientId: client.id });
+  return record;
+}

@@ -1,0 +1,74 @@
+import { encodeEnvelope, type QueueEnvelope } from "../domain/envelope.js";
+import { transition } from "../domain/statusRecord.js";
+import { describeThrottle } from "../pacing/wording.js";
+import type { SendOutcome } from "../transport/outcome.js";
+import type { DispatchDeps } from "./services.js";
+import { markFailed } from "./failMessage.js";
+
+/** Thrown for a transient failure: the queue trigger retries it, and after maxDequeueCount it goes to poison. */
+export class TransientSendError extends Error {
+  constructor(readonly outcome: Extract<SendOutcome, { kind: "transient" }>) {
+    super(`transient send failure: ${outcome.code ?? ""} ${outcome.text}`.trim());
+    this.name = "TransientSendError";
+  }
+}
+
+/**
+ * Records what a send attempt came to: sent (content deleted, reported), permanent (dead letter, reported),
+ * throttled (deferred to `plannedAt`, the slot pacing booked after the pause; no attempt spent) or
+ * transient (deferred, then thrown so the queue retries it).
+ */
+export async function recordOutcome(
+  outcome: SendOutcome,
+  envelope: QueueEnvelope,
+  deps: DispatchDeps,
+  plannedAt: number | undefined,
+): Promise<void> {
+  const { clientId, id } = envelope;
+  const now = deps.clock.now();
+  const at = now.toISOString();
+  switch (outcome.kind) {
+    case "sent": {
+      const sent = await deps.statuses.update(clientId, id, (r) =>
+        transition(r, "sent", now, {
+          sentAt: at,
+          providerMessageId: outcome.providerMessageId,
+          nextAttemptAt: undefined,
+          reason: undefined,
+          hasBlobs: false,
+        }),
+      );
+      await deps.messages.deleteMessage(id);
+      await deps.reportFinal?.(sent);
+      return;
+    }
+    case "permanent":
+      await markFailed(envelope, deps, () => ({
+        reason: outcome.text,
+        lastError: { code: outcome.code, text: outcome.text },
+      }));
+      return;
+    case "throttled": {
+      const plannedMs = plannedAt ?? now.getTime() + outcome.retryAfterMs;
+      const nextAttemptAt = new Date(plannedMs).toISOString();
+      await deps.statuses.update(clientId, id, (r) =>
+        transition(r, "deferred", now, {
+          nextAttemptAt,
+          reason: describeThrottle(outcome, nextAttemptAt),
+          lastError: { code: outcome.code, text: outcome.text, at },
+        }),
+      );
+      await deps.queue.send(encodeEnvelope(envelope), { delayMs: Math.max(0, plannedMs - now.getTime()) });
+      return;
+    }
+    case "transient":
+      await deps.statuses.update(clientId, id, (r) =>
+        transition(r, "deferred", now, {
+          nextAttemptAt: undefined,
+          reason: `transient failure, will retry: ${outcome.text}`,
+          lastError: { code: outcome.code, text: outcome.text, at },
+        }),
+      );
+      throw new TransientSendError(outcome);
+  }
+}
