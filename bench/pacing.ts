@@ -6,16 +6,17 @@
  */
 import { performance } from "node:perf_hooks";
 import { Readable } from "node:stream";
-import type { TransportName } from "../shared/domain/client.js";
 import { dispatchMessage } from "../shared/app/dispatchMessage.js";
-import type { DispatchDeps } from "../shared/app/services.js";
-import { type Logger, silentLogger } from "../shared/log.js";
-import type { StoredMessage } from "../shared/domain/message.js";
-import { defaultPacingSettings, type PacingSettings } from "../shared/pacing/limits.js";
 import { MailboxPacer } from "../shared/app/mailboxPacer.js";
-import { MemoryPacingStore } from "../shared/storage/memory/pacingStore.js";
+import type { DispatchDeps } from "../shared/app/services.js";
+import type { TransportName } from "../shared/domain/client.js";
 import { encodeEnvelope, type QueueEnvelope } from "../shared/domain/envelope.js";
+import type { StoredMessage } from "../shared/domain/message.js";
+import type { OutboundMessage } from "../shared/domain/outbound.js";
 import type { StatusRecord } from "../shared/domain/statusRecord.js";
+import { type Logger, silentLogger } from "../shared/log.js";
+import { defaultPacingSettings, type PacingSettings } from "../shared/pacing/limits.js";
+import { MemoryPacingStore } from "../shared/storage/memory/pacingStore.js";
 import type {
   Clock,
   MessageStore,
@@ -23,7 +24,6 @@ import type {
   PacingStore,
   StatusStore,
 } from "../shared/storage/ports.js";
-import type { OutboundMessage } from "../shared/domain/outbound.js";
 import type { SendOutcome } from "../shared/transport/outcome.js";
 import type { Transport } from "../shared/transport/transport.js";
 import { printTable } from "./table.js";

@@ -1,7 +1,7 @@
 import { join } from "node:path";
-import { composeServices } from "../shared/host/compose.js";
-import { ConfigError, loadConfig } from "../shared/config.js";
 import { routes } from "../shared/api/routes.js";
+import { ConfigError, loadConfig } from "../shared/config.js";
+import { composeServices } from "../shared/host/compose.js";
 import { queueFunctions, timerFunctions } from "../shared/host/functions.js";
 import { jsonLogger } from "../shared/log.js";
 import { readHostSettings } from "./hostSettings.js";

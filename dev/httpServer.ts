@@ -11,8 +11,8 @@ import {
   type Route,
 } from "../shared/api/http.js";
 import { routeMatcher } from "../shared/api/routeTemplate.js";
-import type { Logger } from "../shared/log.js";
 import { ProblemError } from "../shared/domain/problem.js";
+import type { Logger } from "../shared/log.js";
 
 interface CompiledRoute {
   route: Route;

@@ -1,5 +1,4 @@
-import type { QueueClient } from "@azure/storage-queue";
-import type { DequeuedMessageItem } from "@azure/storage-queue";
+import type { DequeuedMessageItem, QueueClient } from "@azure/storage-queue";
 import type { Logger } from "../shared/log.js";
 import type { QueueSettings } from "./hostSettings.js";
 

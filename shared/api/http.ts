@@ -2,9 +2,9 @@ import type { ReadableStream } from "node:stream/web";
 import type { z } from "zod";
 import type { Services } from "../app/services.js";
 import type { Client } from "../domain/client.js";
-import type { ClientRegistry } from "./auth.js";
-import { type ProblemKind, ProblemError } from "../domain/problem.js";
+import { ProblemError, type ProblemKind } from "../domain/problem.js";
 import type { Logger } from "../log.js";
+import type { ClientRegistry } from "./auth.js";
 
 /** The part of an HTTP request handlers use; Azure Functions' HttpRequest and the local host both provide it. */
 export interface ApiRequest {

@@ -1,9 +1,9 @@
 import { z } from "zod";
 import type { Client } from "../domain/client.js";
-import type { Logger } from "../log.js";
 import { isFinal, publicView, type StatusRecord } from "../domain/statusRecord.js";
+import type { Logger } from "../log.js";
 import type { Clock, OutboundQueue, StatusStore } from "../storage/ports.js";
-import { type DestinationPolicy, DestinationError, resolveDestination } from "../webhooks/destination.js";
+import { DestinationError, type DestinationPolicy, resolveDestination } from "../webhooks/destination.js";
 import { postPinned } from "../webhooks/post.js";
 import { signatureHeader, signatureOf } from "../webhooks/signature.js";
 

@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
 import type { TransportName } from "../domain/client.js";
-import type { Clock, PacingStore } from "../storage/ports.js";
 import { type PacingPolicy, type PacingSettings, pacingPolicy } from "../pacing/limits.js";
 import {
   decide,
@@ -9,8 +8,8 @@ import {
   quotaView,
   release,
   type ThrottleFeedback,
-  type WaitReason,
 } from "../pacing/window.js";
+import type { Clock, PacingStore } from "../storage/ports.js";
 
 /**
  * Paces every sending mailbox through the shared store: reserve before a send, release after it.

@@ -1,7 +1,7 @@
 import type { Config } from "../config.js";
 import { idempotencyWindowMs } from "../domain/idempotency.js";
-import type { Logger } from "../log.js";
 import type { MessageStatus } from "../domain/statusRecord.js";
+import type { Logger } from "../log.js";
 import type { Clock, IdempotencyStore, MessageStore, StatusStore } from "../storage/ports.js";
 
 export interface RetentionDeps {

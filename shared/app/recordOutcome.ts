@@ -2,8 +2,8 @@ import { encodeEnvelope, type QueueEnvelope } from "../domain/envelope.js";
 import { transition } from "../domain/statusRecord.js";
 import { describeThrottle } from "../pacing/wording.js";
 import type { SendOutcome } from "../transport/outcome.js";
-import type { DispatchDeps } from "./services.js";
 import { markFailed } from "./failMessage.js";
+import type { DispatchDeps } from "./services.js";
 
 /** Thrown for a transient failure: the queue trigger retries it, and after maxDequeueCount it goes to poison. */
 export class TransientSendError extends Error {

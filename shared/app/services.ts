@@ -1,10 +1,10 @@
 import type { Config } from "../config.js";
 import type { TransportName } from "../domain/client.js";
-import type { MailboxPacer } from "./mailboxPacer.js";
 import type { StatusRecord } from "../domain/statusRecord.js";
 import type { Logger } from "../log.js";
 import type { Clock, IdempotencyStore, MessageStore, OutboundQueue, StatusStore } from "../storage/ports.js";
 import type { Transport } from "../transport/transport.js";
+import type { MailboxPacer } from "./mailboxPacer.js";
 
 /** What the use cases need, built once per process by the composition root (`shared/host/compose.ts`). */
 export interface Services {

@@ -12,7 +12,7 @@ export const idempotencyRecordSchema = z.object({
 });
 export type IdempotencyRecord = z.infer<typeof idempotencyRecordSchema>;
 
-/** Keys are kept 24 hours per client (DESIGN.md). */
+/** Keys are kept 24 hours per client, the window Stripe-style Idempotency-Key APIs use and the API documents. */
 export const idempotencyWindowMs = 24 * 3600 * 1000;
 
 export function isLive(record: IdempotencyRecord, now: Date): boolean {

@@ -1,15 +1,15 @@
 import { randomUUID } from "node:crypto";
-import type { Config } from "../config.js";
 import { ClientRegistry } from "../api/auth.js";
-import type { Logger } from "../log.js";
-import { MailboxPacer } from "../app/mailboxPacer.js";
-import { AzureTablePacingStore } from "../storage/azure/tablePacingStore.js";
-import type { DispatchDeps } from "../app/services.js";
 import type { ApiServices } from "../api/http.js";
+import { enqueueWebhook, type WebhookDeps } from "../app/deliverWebhook.js";
+import { MailboxPacer } from "../app/mailboxPacer.js";
+import type { DispatchDeps } from "../app/services.js";
+import type { Config } from "../config.js";
+import type { Logger } from "../log.js";
 import { azureStorage, type StorageNames } from "../storage/azure/account.js";
+import { AzureTablePacingStore } from "../storage/azure/tablePacingStore.js";
 import { type Clock, systemClock } from "../storage/ports.js";
 import { buildTransports } from "../transport/registry.js";
-import { enqueueWebhook, type WebhookDeps } from "../app/deliverWebhook.js";
 
 export interface ComposeOptions {
   /** Storage names; tests use unique ones. */

@@ -1,28 +1,27 @@
 import { createHash } from "node:crypto";
-import { Transform, type TransformCallback } from "node:stream";
+import { Readable, Transform, type TransformCallback } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import type { ReadableStream } from "node:stream/web";
 import { ProblemError } from "../domain/problem.js";
 
-/** Reads a request body into memory, refusing with 413 as soon as it passes `limitBytes` (never reads the rest). */
-export async function readLimitedBody(
-  body: ReadableStream<Uint8Array> | null,
-  limitBytes: number,
-): Promise<Buffer> {
-  if (!body) return Buffer.alloc(0);
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  const reader = body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > limitBytes) {
-      await reader.cancel().catch(() => {});
-      throw bodyTooLarge(limitBytes);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks);
+/**
+ * The one way intake reads a request body, whatever its content type (JSON, multipart, raw MIME): a stream
+ * that fails with 413 as soon as more than `limitBytes` have arrived, so nothing past the limit is read or
+ * stored. An error of the source (the client went away) reaches the reader too.
+ */
+export function limitedBody(body: ReadableStream<Uint8Array> | null, limitBytes: number): Readable {
+  const source = body ? Readable.fromWeb(body) : Readable.from([]);
+  let bytes = 0;
+  const limit = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      bytes += chunk.length;
+      if (bytes > limitBytes) callback(bodyTooLarge(limitBytes));
+      else callback(null, chunk);
+    },
+  });
+  // The reader of `limit` sees any error of the pair; pipeline also stops the source when `limit` fails.
+  pipeline(source, limit).catch(() => {});
+  return limit;
 }
 
 export function bodyTooLarge(limitBytes: number): ProblemError {

@@ -1,6 +1,6 @@
+import { fitsInline, type QueueEnvelope } from "../domain/envelope.js";
 import type { StoredMessage } from "../domain/message.js";
 import { recipientsOf } from "../domain/message.js";
-import { fitsInline, type QueueEnvelope } from "../domain/envelope.js";
 import type { MessageStore } from "../storage/ports.js";
 
 /**

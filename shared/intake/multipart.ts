@@ -1,11 +1,10 @@
-import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ReadableStream } from "node:stream/web";
 import busboy from "busboy";
-import { sanitizeFileName, type StoredAttachment } from "../domain/message.js";
+import { type StoredAttachment, sanitizeFileName } from "../domain/message.js";
 import { ProblemError } from "../domain/problem.js";
 import type { MessageStore } from "../storage/ports.js";
-import { ByteMeter, bodyTooLarge } from "./body.js";
+import { ByteMeter, limitedBody } from "./body.js";
 
 export interface MultipartLimits {
   /** The whole request body, form overhead included. */
@@ -115,13 +114,8 @@ export async function readMultipart(
     parser.on("close", resolve);
   });
 
-  let bodyBytes = 0;
-  const source = body ? Readable.fromWeb(body) : Readable.from([]);
-  const bodyMeter = new ByteMeter((count) => {
-    bodyBytes += count;
-    if (bodyBytes > limits.bodyBytes) throw bodyTooLarge(limits.bodyBytes);
-  });
-  const streamed = pipeline(source, bodyMeter, parser);
+  const source = limitedBody(body, limits.bodyBytes);
+  const streamed = pipeline(source, parser);
 
   try {
     await Promise.race([parsed, streamed.then(() => parsed)]);

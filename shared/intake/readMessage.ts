@@ -1,8 +1,9 @@
 import { createHash } from "node:crypto";
+import { buffer } from "node:stream/consumers";
 import type { ReadableStream } from "node:stream/web";
 import type { Config } from "../config.js";
-import type { Client } from "../domain/client.js";
 import type { Mailbox } from "../domain/address.js";
+import type { Client } from "../domain/client.js";
 import {
   jsonMessageSchema,
   type MessageFields,
@@ -12,11 +13,11 @@ import {
   sanitizeFileName,
 } from "../domain/message.js";
 import { invalidField, ProblemError } from "../domain/problem.js";
-import type { MessageStore } from "../storage/ports.js";
-import { messageFieldsFromForm } from "./form.js";
-import { readLimitedBody } from "./body.js";
-import { readMultipart } from "./multipart.js";
 import { validate } from "../domain/validate.js";
+import type { MessageStore } from "../storage/ports.js";
+import { limitedBody } from "./body.js";
+import { messageFieldsFromForm } from "./form.js";
+import { readMultipart } from "./multipart.js";
 
 /** A message as read from a request, before it is queued; `inlineBytes` holds JSON attachments' decoded bytes. */
 export interface IncomingMessage {
@@ -43,7 +44,7 @@ export async function readMessage(
 ): Promise<IncomingMessage> {
   const mediaType = contentType.split(";")[0]?.trim().toLowerCase();
   if (mediaType === "application/json") {
-    const bytes = await readLimitedBody(body, bodyLimitBytes(config));
+    const bytes = await buffer(limitedBody(body, bodyLimitBytes(config)));
     const json = validate(jsonMessageSchema, parseJson(bytes));
     const inlineBytes = new Map<number, Buffer>();
     const attachments = json.attachments.map((a, index): StoredAttachment => {

@@ -1,5 +1,5 @@
-import { PacingContentionError, type PacingChange, type PacingStoreCounters } from "./ports.js";
 import type { PacingState } from "../pacing/state.js";
+import { type PacingChange, PacingContentionError, type PacingStoreCounters } from "./ports.js";
 
 export interface RetryOptions {
   maxAttempts: number;

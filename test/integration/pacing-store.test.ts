@@ -1,9 +1,9 @@
 import { TableClient } from "@azure/data-tables";
 import { describe, expect, it } from "vitest";
 import { emptyPacingState, type PacingState } from "../../shared/pacing/state.js";
+import { AzureTablePacingStore } from "../../shared/storage/azure/tablePacingStore.js";
 import { MemoryPacingStore } from "../../shared/storage/memory/pacingStore.js";
 import { PacingContentionError, type PacingStore } from "../../shared/storage/ports.js";
-import { AzureTablePacingStore } from "../../shared/storage/azure/tablePacingStore.js";
 import { storageConnection, uniqueStorageNames } from "../support/env.js";
 
 const fastRetries = {

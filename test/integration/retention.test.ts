@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { silentLogger } from "../../shared/log.js";
 import { purgeExpired } from "../../shared/app/purgeExpired.js";
 import type { StatusRecord } from "../../shared/domain/statusRecord.js";
+import { silentLogger } from "../../shared/log.js";
 import { startTestServices, testClient } from "../support/env.js";
 
 const { client } = testClient();

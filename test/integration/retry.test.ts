@@ -1,11 +1,11 @@
 import { readdir } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Composed, composeServices } from "../../shared/host/compose.js";
-import { loadConfig } from "../../shared/config.js";
 import { getMessageRoute } from "../../shared/api/operations/getMessage.js";
 import { listMessagesRoute } from "../../shared/api/operations/listMessages.js";
 import { retryMessageRoute } from "../../shared/api/operations/retryMessage.js";
 import { submitMessageRoute } from "../../shared/api/operations/submitMessage.js";
+import { loadConfig } from "../../shared/config.js";
+import { type Composed, composeServices } from "../../shared/host/compose.js";
 import { startTestServices, testClient } from "../support/env.js";
 import { bearer, call, drainOnce } from "../support/http.js";
 

@@ -1,6 +1,7 @@
 import { Readable } from "node:stream";
 import { buffer } from "node:stream/consumers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { StatusRecord } from "../../shared/domain/statusRecord.js";
 import { azureStorage } from "../../shared/storage/azure/account.js";
 import { MemoryIdempotencyStore } from "../../shared/storage/memory/idempotencyStore.js";
 import { MemoryMessageStore } from "../../shared/storage/memory/messageStore.js";
@@ -11,7 +12,6 @@ import {
   StatusConflictError,
   type StatusStore,
 } from "../../shared/storage/ports.js";
-import type { StatusRecord } from "../../shared/domain/statusRecord.js";
 import { storageConnection, uniqueStorageNames } from "../support/env.js";
 
 function record(id: string, clientId = "c1"): StatusRecord {

@@ -4,9 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
+import type { ComposedMessage, OutboundAttachment } from "../../shared/domain/outbound.js";
 import { createTokenProvider } from "../../shared/transport/entra/tokenProvider.js";
 import { GraphTransport } from "../../shared/transport/graph/transport.js";
-import type { ComposedMessage, OutboundAttachment } from "../../shared/domain/outbound.js";
 import { writeCertificatePair } from "../support/certificates.js";
 import { type FakeGraph, type FakeGraphOptions, startFakeGraph } from "../support/fakeGraph.js";
 

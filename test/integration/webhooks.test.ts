@@ -1,10 +1,10 @@
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { ConfigError, loadConfig } from "../../shared/config.js";
 import { submitMessageRoute } from "../../shared/api/operations/submitMessage.js";
-import { silentLogger } from "../../shared/log.js";
 import { deliverWebhook } from "../../shared/app/deliverWebhook.js";
+import { ConfigError, loadConfig } from "../../shared/config.js";
+import { silentLogger } from "../../shared/log.js";
 import { isPrivateAddress, resolveDestination, urlProblem } from "../../shared/webhooks/destination.js";
 import { signatureHeader, signatureOf, verifySignature } from "../../shared/webhooks/signature.js";
 import { startTestServices, testClient } from "../support/env.js";

@@ -4,10 +4,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inject } from "vitest";
 import { startSmtpSink } from "../../dev/smtpSink.js";
-import { composeServices } from "../../shared/host/compose.js";
 import { loadConfig } from "../../shared/config.js";
 import type { Client } from "../../shared/domain/client.js";
 import { sha256Hex } from "../../shared/domain/client.js";
+import { composeServices } from "../../shared/host/compose.js";
 import type { StorageNames } from "../../shared/storage/azure/account.js";
 import type { Clock } from "../../shared/storage/ports.js";
 

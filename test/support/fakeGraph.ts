@@ -1,11 +1,11 @@
 import { constants, createPublicKey, randomBytes, randomUUID, verify, X509Certificate } from "node:crypto";
-import { createServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import { z } from "zod";
 
 const MiB = 1024 * 1024;
-/** Graph's caps, as mailhook assumes them (m365-facts.md). */
+/** Graph's caps (https://learn.microsoft.com/graph/outlook-large-attachments): 4 MB a request, sessions from 3 MB. */
 const requestMaxBytes = 4 * MiB;
 const uploadMinBytes = 3 * MiB;
 const chunkMultipleBytes = 320 * 1024;

@@ -3,9 +3,9 @@ import type { ReadableStream } from "node:stream/web";
 import { TableClient } from "@azure/data-tables";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { QueueServiceClient } from "@azure/storage-queue";
-import type { Composed } from "../../shared/host/compose.js";
-import { dispatchMessage } from "../../shared/app/dispatchMessage.js";
 import { type ApiRequest, handle, type Route } from "../../shared/api/http.js";
+import { dispatchMessage } from "../../shared/app/dispatchMessage.js";
+import type { Composed } from "../../shared/host/compose.js";
 import { silentLogger } from "../../shared/log.js";
 import type { StorageNames } from "../../shared/storage/azure/account.js";
 

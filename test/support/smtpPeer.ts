@@ -1,7 +1,7 @@
 import type { AddressInfo } from "node:net";
 import { buffer } from "node:stream/consumers";
 import type { TLSSocket } from "node:tls";
-import { type SMTPServerSession, SMTPServer } from "smtp-server";
+import { SMTPServer, type SMTPServerSession } from "smtp-server";
 
 export type SmtpStage = "auth" | "mail" | "rcpt" | "data";
 

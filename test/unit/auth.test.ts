@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { apiKeyFrom, ClientRegistry } from "../../shared/api/auth.js";
-import { sha256Hex } from "../../shared/domain/client.js";
 import { AuthFailureLimiter } from "../../shared/api/authFailures.js";
+import { sha256Hex } from "../../shared/domain/client.js";
 import { ProblemError } from "../../shared/domain/problem.js";
 
 const basic = (user: string, password: string) =>

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { checkIn } from "../../shared/intake/claimCheck.js";
-import type { StoredMessage } from "../../shared/domain/message.js";
 import { decodeEnvelope, encodeEnvelope, inlineMessageLimitBytes } from "../../shared/domain/envelope.js";
+import type { StoredMessage } from "../../shared/domain/message.js";
+import { checkIn } from "../../shared/intake/claimCheck.js";
 import { MemoryMessageStore } from "../../shared/storage/memory/messageStore.js";
 
 function message(overrides: Partial<StoredMessage> = {}): StoredMessage {

@@ -3,11 +3,11 @@ import { join } from "node:path";
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { describe, expect, it } from "vitest";
 import { projectRoot } from "../../dev/settings.js";
-import type { JsonObject } from "../../shared/api/openapi/document.js";
-import { openApiPath } from "../../shared/api/routeTemplate.js";
-import { routes } from "../../shared/api/routes.js";
 import { connectorFiles, serialize } from "../../scripts/connector/files.js";
 import { toSwaggerSchema } from "../../scripts/connector/swagger.js";
+import type { JsonObject } from "../../shared/api/openapi/document.js";
+import { routes } from "../../shared/api/routes.js";
+import { openApiPath } from "../../shared/api/routeTemplate.js";
 
 const generated = connectorFiles();
 const definition = generated["apiDefinition.swagger.json"]!;

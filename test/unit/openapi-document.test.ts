@@ -1,10 +1,10 @@
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { describe, expect, it } from "vitest";
-import { jsonMessageSchema } from "../../shared/domain/message.js";
 import { buildOpenApiDocument, type JsonObject } from "../../shared/api/openapi/document.js";
-import { openApiPath } from "../../shared/api/routeTemplate.js";
 import { routes } from "../../shared/api/routes.js";
+import { openApiPath } from "../../shared/api/routeTemplate.js";
+import { jsonMessageSchema } from "../../shared/domain/message.js";
 
 const document = buildOpenApiDocument(routes, "https://mailhook.example/api");
 

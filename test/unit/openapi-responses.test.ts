@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { z } from "zod";
+import { problemSchema } from "../../shared/api/openapi/document.js";
 import { getMessageRoute } from "../../shared/api/operations/getMessage.js";
 import { healthRoute } from "../../shared/api/operations/health.js";
-import { problemSchema } from "../../shared/api/openapi/document.js";
-import { routeNamed } from "../../shared/api/routes.js";
 import { submitMessageRoute } from "../../shared/api/operations/submitMessage.js";
+import { routeNamed } from "../../shared/api/routes.js";
 import { startTestServices, testClient } from "../support/env.js";
 import { bearer, call } from "../support/http.js";
 

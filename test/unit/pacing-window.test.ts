@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import { defaultPacingSettings, type PacingPolicy, pacingPolicy } from "../../shared/pacing/limits.js";
-import { describeWait } from "../../shared/pacing/wording.js";
 import {
   emptyPacingState,
   maxDayEntries,
@@ -8,6 +7,7 @@ import {
   pacingStateSchema,
 } from "../../shared/pacing/state.js";
 import { decide, quotaView, release } from "../../shared/pacing/window.js";
+import { describeWait } from "../../shared/pacing/wording.js";
 
 const second = 1000;
 const hour = 3600 * second;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { messageFieldsFromForm } from "../../shared/intake/form.js";
 import { jsonMessageSchema, messageFieldsSchema, sanitizeFileName } from "../../shared/domain/message.js";
+import { messageFieldsFromForm } from "../../shared/intake/form.js";
 
 describe("the v1 JSON message", () => {
   it("accepts Power Automate's file objects and semicolon-separated recipient strings", () => {

@@ -1,6 +1,7 @@
 import { Readable } from "node:stream";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import type { ComposedMessage, OutboundAttachment } from "../../shared/domain/outbound.js";
 import {
   chunkRanges,
   contentRange,
@@ -11,7 +12,6 @@ import {
   uploadChunkBytes,
   uploadSessionMinBytes,
 } from "../../shared/transport/graph/payload.js";
-import type { ComposedMessage, OutboundAttachment } from "../../shared/domain/outbound.js";
 import { fixedChunks } from "../../shared/transport/graph/uploadSession.js";
 
 const MiB = 1024 * 1024;

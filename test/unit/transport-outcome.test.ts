@@ -1,17 +1,17 @@
 import { describe, expect, it } from "vitest";
+import { classifyTokenFailure } from "../../shared/transport/entra/outcome.js";
 import {
   classifyGraphFailure,
   fallbackRetryAfterMs,
   type GraphFailure,
   parseRetryAfterMs,
 } from "../../shared/transport/graph/outcome.js";
+import type { SendOutcome } from "../../shared/transport/outcome.js";
 import {
   classifySmtpFailure,
   classifySmtpReply,
   type SmtpFailure,
 } from "../../shared/transport/smtp/outcome.js";
-import { classifyTokenFailure } from "../../shared/transport/entra/outcome.js";
-import type { SendOutcome } from "../../shared/transport/outcome.js";
 
 const nowMs = Date.parse("2026-03-01T12:00:00Z");
 const ctx = { consecutiveThrottles: 0, nowMs, random: () => 0.5 };

@@ -4,8 +4,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { ConfigError, loadConfig } from "../../shared/config.js";
 import type { Client } from "../../shared/domain/client.js";
-import { enforcePolicy } from "../../shared/intake/policy.js";
 import type { StoredMessage } from "../../shared/domain/message.js";
+import { enforcePolicy } from "../../shared/intake/policy.js";
 import { buildTransports } from "../../shared/transport/registry.js";
 import { SmtpTransport } from "../../shared/transport/smtp/transport.js";
 

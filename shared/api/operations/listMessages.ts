@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { validate } from "../../domain/validate.js";
 import { messageStatuses, publicStatusSchema, publicView } from "../../domain/statusRecord.js";
+import { validate } from "../../domain/validate.js";
 import { type Handler, jsonResponse, type Route } from "../http.js";
 
 const querySchema = z.strictObject({

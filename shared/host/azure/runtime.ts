@@ -1,5 +1,5 @@
-import { type Composed, composeServices } from "../compose.js";
 import { loadConfig } from "../../config.js";
+import { type Composed, composeServices } from "../compose.js";
 
 let composed: Promise<Composed> | undefined;
 

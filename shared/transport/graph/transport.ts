@@ -2,14 +2,14 @@ import type { Readable } from "node:stream";
 import { buffer } from "node:stream/consumers";
 import type { Client, GraphError } from "@microsoft/microsoft-graph-client";
 import { z } from "zod";
-import { type AccessToken, graphScope, TokenError, type TokenProvider } from "../entra/tokenProvider.js";
-import { createGraphClient } from "./client.js";
-import { classifyTokenFailure } from "../entra/outcome.js";
-import { classifyGraphFailure, type GraphFailure, type GraphStep } from "./outcome.js";
-import { type AttachmentRoute, fileAttachment, planGraphSend, toGraphMessage } from "./payload.js";
 import type { ComposedMessage, OutboundAttachment, OutboundMessage } from "../../domain/outbound.js";
+import { classifyTokenFailure } from "../entra/outcome.js";
+import { type AccessToken, graphScope, TokenError, type TokenProvider } from "../entra/tokenProvider.js";
 import type { SendOutcome } from "../outcome.js";
 import type { Transport } from "../transport.js";
+import { createGraphClient } from "./client.js";
+import { classifyGraphFailure, type GraphFailure, type GraphStep } from "./outcome.js";
+import { type AttachmentRoute, fileAttachment, planGraphSend, toGraphMessage } from "./payload.js";
 import { GraphStepError, uploadToSession } from "./uploadSession.js";
 
 export interface GraphTransportSettings {

@@ -2,12 +2,12 @@ import type { ConnectionOptions } from "node:tls";
 import nodemailer, { type SendMailOptions, type Transporter } from "nodemailer";
 import type SMTPPool from "nodemailer/lib/smtp-pool/index.js";
 import type { TransportName } from "../../domain/client.js";
-import { TokenError, type TokenProvider } from "../entra/tokenProvider.js";
 import type { OutboundMessage } from "../../domain/outbound.js";
 import { classifyTokenFailure } from "../entra/outcome.js";
+import { TokenError, type TokenProvider } from "../entra/tokenProvider.js";
 import type { SendOutcome } from "../outcome.js";
-import { classifySmtpFailure, type SmtpFailure } from "./outcome.js";
 import type { Transport } from "../transport.js";
+import { classifySmtpFailure, type SmtpFailure } from "./outcome.js";
 
 /**
  * How a mailbox logs in: a password (SMTP AUTH basic), an app-only token (SMTP AUTH XOAUTH2, the SASL user
