@@ -1,6 +1,5 @@
 import { createHash } from "node:crypto";
 import { Readable, Transform, type TransformCallback } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import type { ReadableStream } from "node:stream/web";
 import { ProblemError } from "../domain/problem.js";
 
@@ -8,20 +7,40 @@ import { ProblemError } from "../domain/problem.js";
  * The one way intake reads a request body, whatever its content type (JSON, multipart, raw MIME): a stream
  * that fails with 413 as soon as more than `limitBytes` have arrived, so nothing past the limit is read or
  * stored. An error of the source (the client went away) reaches the reader too.
+ *
+ * It pulls from the web stream's own reader and cancels it once: `Readable.fromWeb` reads ahead, and
+ * destroying it while Node's `Readable.toWeb` adapter (the local host's request body) still delivers
+ * data throws "Controller is already closed" outside any handler, which would stop the process.
  */
 export function limitedBody(body: ReadableStream<Uint8Array> | null, limitBytes: number): Readable {
-  const source = body ? Readable.fromWeb(body) : Readable.from([]);
+  if (!body) return Readable.from([]);
+  const reader = body.getReader();
   let bytes = 0;
-  const limit = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      bytes += chunk.length;
-      if (bytes > limitBytes) callback(bodyTooLarge(limitBytes));
-      else callback(null, chunk);
+  return new Readable({
+    async read() {
+      try {
+        const { done, value } = await reader.read();
+        if (done) {
+          this.push(null);
+          return;
+        }
+        bytes += value.byteLength;
+        if (bytes > limitBytes) {
+          this.destroy(bodyTooLarge(limitBytes));
+          return;
+        }
+        this.push(Buffer.from(value.buffer, value.byteOffset, value.byteLength));
+      } catch (error) {
+        this.destroy(error instanceof Error ? error : new Error(String(error)));
+      }
+    },
+    destroy(error, callback) {
+      reader.cancel(error ?? undefined).then(
+        () => callback(error),
+        () => callback(error),
+      );
     },
   });
-  // The reader of `limit` sees any error of the pair; pipeline also stops the source when `limit` fails.
-  pipeline(source, limit).catch(() => {});
-  return limit;
 }
 
 export function bodyTooLarge(limitBytes: number): ProblemError {

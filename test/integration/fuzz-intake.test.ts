@@ -83,6 +83,9 @@ const messageLike = fc.record(
 );
 
 describe("intake under hostile input", () => {
+  // 1,500 runs each: bounded by count; the time allowed covers a loaded machine.
+  const fuzzTimeoutMs = 120_000;
+
   it("answers every mangled JSON message with 202 or a 4xx problem", async () => {
     await fc.assert(
       fc.asyncProperty(messageLike, fc.nat(100), fc.boolean(), async (message, cut, truncate) => {
@@ -96,60 +99,68 @@ describe("intake under hostile input", () => {
     );
   });
 
-  it("answers random bytes and content types with a 4xx problem", async () => {
-    const contentType = fc.oneof(
-      fc.constantFrom(
-        "application/json",
-        "multipart/form-data",
-        "multipart/form-data; boundary=",
-        "text/plain",
-      ),
-      fc.constantFrom("application/json; charset=latin1", "multipart/form-data; boundary=x"),
-      fc.string({ maxLength: 300 }).filter((s) => /^[\t\x20-\x7e]*$/.test(s)),
-    );
-    await fc.assert(
-      fc.asyncProperty(contentType, fc.uint8Array({ maxLength: 4000 }), async (type, bytes) => {
-        await send({ "content-type": type }, Buffer.from(bytes));
-      }),
-      { numRuns: 1500 },
-    );
-  });
+  it(
+    "answers random bytes and content types with a 4xx problem",
+    async () => {
+      const contentType = fc.oneof(
+        fc.constantFrom(
+          "application/json",
+          "multipart/form-data",
+          "multipart/form-data; boundary=",
+          "text/plain",
+        ),
+        fc.constantFrom("application/json; charset=latin1", "multipart/form-data; boundary=x"),
+        fc.string({ maxLength: 300 }).filter((s) => /^[\t\x20-\x7e]*$/.test(s)),
+      );
+      await fc.assert(
+        fc.asyncProperty(contentType, fc.uint8Array({ maxLength: 4000 }), async (type, bytes) => {
+          await send({ "content-type": type }, Buffer.from(bytes));
+        }),
+        { numRuns: 1500 },
+      );
+    },
+    fuzzTimeoutMs,
+  );
 
-  it("answers mangled multipart uploads with 202 or a 4xx problem", async () => {
-    const part: fc.Arbitrary<FormPart> = fc.record({
-      name: fc.oneof(
-        fc.constantFrom("to", "cc", "subject", "text", "from", "file", "X-Id", "metadata.k"),
-        nasty,
-      ),
-      value: fc.oneof(
-        maybeAddress,
-        nasty,
-        fc.uint8Array({ maxLength: 3000 }).map((b) => Buffer.from(b)),
-      ),
-      filename: fc.option(nasty, { nil: undefined }),
-      type: fc.option(fc.oneof(fc.constant("application/pdf"), nasty), { nil: undefined }),
-    });
-    await fc.assert(
-      fc.asyncProperty(
-        fc.array(part, { maxLength: 6 }),
-        fc.boolean(),
-        fc.nat(100),
-        fc.stringMatching(/^[A-Za-z0-9'()+_,./:=?-]{1,70}$/),
-        async (parts, truncate, cut, boundary) => {
-          const withRecipient = [
-            { name: "to", value: "alice@contoso.com" },
-            { name: "subject", value: "s" },
-            ...parts,
-          ];
-          const body = multipartBody(boundary, withRecipient, { close: !truncate });
-          const sent = truncate ? body.subarray(0, Math.floor((body.length * cut) / 100)) : body;
-          // Quote the boundary when it holds characters a token may not.
-          await send({ "content-type": `multipart/form-data; boundary="${boundary}"` }, sent);
-        },
-      ),
-      { numRuns: 1500 },
-    );
-  });
+  it(
+    "answers mangled multipart uploads with 202 or a 4xx problem",
+    async () => {
+      const part: fc.Arbitrary<FormPart> = fc.record({
+        name: fc.oneof(
+          fc.constantFrom("to", "cc", "subject", "text", "from", "file", "X-Id", "metadata.k"),
+          nasty,
+        ),
+        value: fc.oneof(
+          maybeAddress,
+          nasty,
+          fc.uint8Array({ maxLength: 3000 }).map((b) => Buffer.from(b)),
+        ),
+        filename: fc.option(nasty, { nil: undefined }),
+        type: fc.option(fc.oneof(fc.constant("application/pdf"), nasty), { nil: undefined }),
+      });
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(part, { maxLength: 6 }),
+          fc.boolean(),
+          fc.nat(100),
+          fc.stringMatching(/^[A-Za-z0-9'()+_,./:=?-]{1,70}$/),
+          async (parts, truncate, cut, boundary) => {
+            const withRecipient = [
+              { name: "to", value: "alice@contoso.com" },
+              { name: "subject", value: "s" },
+              ...parts,
+            ];
+            const body = multipartBody(boundary, withRecipient, { close: !truncate });
+            const sent = truncate ? body.subarray(0, Math.floor((body.length * cut) / 100)) : body;
+            // Quote the boundary when it holds characters a token may not.
+            await send({ "content-type": `multipart/form-data; boundary="${boundary}"` }, sent);
+          },
+        ),
+        { numRuns: 1500 },
+      );
+    },
+    fuzzTimeoutMs,
+  );
 
   it("stores exactly the accepted messages and nothing of the refused ones", async () => {
     const { blobs, queued, records } = await storageContents(storageConnection(), env.names);
