@@ -1,6 +1,7 @@
 import { isIP } from "node:net";
 import { z } from "zod";
 import { clientSchema, domainSchema, type TransportName } from "./domain/client.js";
+import { unresolvedKeyVaultReferences } from "./keyVaultReference.js";
 import type { PacingSettings } from "./pacing/limits.js";
 import { type DestinationPolicy, urlProblem } from "./webhooks/destination.js";
 
@@ -205,14 +206,19 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
           "AzureWebJobsStorage: is required: a storage connection string, or AzureWebJobsStorage__accountName " +
             "(or the three AzureWebJobsStorage__{blob,queue,table}ServiceUri settings) for identity-based access",
         ];
-  if (!parsed.success || storageProblems.length > 0) {
+  // A reference the platform left unresolved is reported as such, not as the setting's format error.
+  const unresolved = unresolvedKeyVaultReferences(env);
+  if (!parsed.success || storageProblems.length > 0 || unresolved.problems.length > 0) {
     throw new ConfigError([
       ...storageProblems,
-      ...(parsed.error?.issues ?? []).map((issue) => {
-        const [name, ...rest] = issue.path.map(String);
-        const where = rest.length > 0 ? `${name} [${rest.join(".")}]` : (name ?? "settings");
-        return `${where}: ${issue.message}`;
-      }),
+      ...unresolved.problems,
+      ...(parsed.error?.issues ?? [])
+        .filter((issue) => !unresolved.names.has(String(issue.path[0])))
+        .map((issue) => {
+          const [name, ...rest] = issue.path.map(String);
+          const where = rest.length > 0 ? `${name} [${rest.join(".")}]` : (name ?? "settings");
+          return `${where}: ${issue.message}`;
+        }),
     ]);
   }
   return settingsFrom(parsed.data);

@@ -100,3 +100,39 @@ describe("storage settings", () => {
     ).toContain("AzureWebJobsStorage__blobServiceUri");
   });
 });
+
+describe("unresolved Key Vault references", () => {
+  const reference = "@Microsoft.KeyVault(VaultName=kv-mailhook;SecretName=entra-client-secret)";
+  const graph = JSON.stringify([{ ...client, transport: "graph" }]);
+  const entra = { ENTRA_TENANT_ID: "contoso.onmicrosoft.com", ENTRA_CLIENT_ID: "app" };
+
+  it("names a secret that would otherwise pass validation and fail only at the first send", () => {
+    expect(() =>
+      loadConfig({ ...base, MAILHOOK_CLIENTS: graph, ...entra, ENTRA_CLIENT_SECRET: "s" }),
+    ).not.toThrow();
+    expect(problems({ ...base, MAILHOOK_CLIENTS: graph, ...entra, ENTRA_CLIENT_SECRET: reference })).toEqual([
+      expect.stringMatching(
+        /^ENTRA_CLIENT_SECRET: this looks like an unresolved Key Vault reference \(@Microsoft\.KeyVault\(VaultName=kv-mailhook;SecretName=entra-client-secret\)\)/,
+      ),
+    ]);
+  });
+
+  it("reports the reference instead of the format error, and still lists every other problem", () => {
+    const found = problems({
+      ...base,
+      MAILHOOK_CLIENTS:
+        "@Microsoft.KeyVault(SecretUri=https://kv-mailhook.vault.azure.net/secrets/mailhook-clients)",
+      SMTP_PORT: "465",
+    });
+    expect(found).toHaveLength(2);
+    expect(found[0]).toMatch(/^MAILHOOK_CLIENTS: this looks like an unresolved Key Vault reference/);
+    expect(found.join()).not.toContain("is not valid JSON");
+    expect(found[1]).toMatch(/^SMTP_PORT: 465/);
+  });
+
+  it("checks any setting, in any letter case, and only references", () => {
+    const found = problems({ ...base, SOME_OTHER_SETTING: " @microsoft.keyvault(VaultName=x;SecretName=y)" });
+    expect(found).toEqual([expect.stringMatching(/^SOME_OTHER_SETTING: this looks like an unresolved/)]);
+    expect(problems({ ...base, SOME_OTHER_SETTING: "mentions @Microsoft.KeyVault( in passing" })).toEqual([]);
+  });
+});

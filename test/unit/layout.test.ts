@@ -12,7 +12,7 @@ const sourceFolders = ["shared", "functions", "dev", "cli", "scripts", "bench"];
 
 /** shared/ rooms from the bottom up; a room may import its own files and any room of a lower layer. */
 const layers: string[][] = [
-  ["domain", "log.ts"],
+  ["domain", "log.ts", "keyVaultReference.ts"],
   ["pacing", "webhooks"],
   ["config.ts"],
   ["storage", "transport"],
