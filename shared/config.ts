@@ -86,6 +86,8 @@ const envSchema = z
     ENTRA_CLIENT_ID: z.string().min(1).optional(),
     ENTRA_CLIENT_SECRET: z.string().min(1).optional(),
     ENTRA_CLIENT_CERTIFICATE_PATH: z.string().min(1).optional(),
+    // The same PEM as text or base64, filled by a Key Vault reference in Azure (transport/pemSetting.ts).
+    ENTRA_CLIENT_CERTIFICATE: z.string().min(1).optional(),
     ENTRA_AUTHORITY_HOST: z.url({ protocol: /^https$/ }).default("https://login.microsoftonline.com"),
     GRAPH_ENDPOINT: z.url({ protocol: /^https$/ }).default("https://graph.microsoft.com"),
     SMTP_HOST: hostName.default("smtp.office365.com"),
@@ -104,6 +106,7 @@ const envSchema = z
       .pipe(z.array(domainSchema).min(1))
       .optional(),
     RELAY_CLIENT_CERTIFICATE_PATH: z.string().min(1).optional(),
+    RELAY_CLIENT_CERTIFICATE: z.string().min(1).optional(),
     MAILBOX_MESSAGES_PER_MINUTE: positiveInt(30),
     MAILBOX_RECIPIENTS_PER_DAY: positiveInt(10_000),
     MAX_RECIPIENTS_PER_MESSAGE: positiveInt(500),
@@ -150,13 +153,17 @@ const envSchema = z
       const because = "when a client uses graph, or smtp with SMTP_AUTH=oauth2";
       require("ENTRA_TENANT_ID", because);
       require("ENTRA_CLIENT_ID", because);
-      if (!env.ENTRA_CLIENT_SECRET && !env.ENTRA_CLIENT_CERTIFICATE_PATH) {
+      if (!env.ENTRA_CLIENT_SECRET && !env.ENTRA_CLIENT_CERTIFICATE && !env.ENTRA_CLIENT_CERTIFICATE_PATH) {
         ctx.addIssue({
           code: "custom",
           path: ["ENTRA_CLIENT_SECRET"],
-          message: `or ENTRA_CLIENT_CERTIFICATE_PATH is required ${because}`,
+          message: `or ENTRA_CLIENT_CERTIFICATE or ENTRA_CLIENT_CERTIFICATE_PATH is required ${because}`,
         });
       }
+    }
+    for (const name of ["ENTRA_CLIENT_CERTIFICATE", "RELAY_CLIENT_CERTIFICATE"] as const) {
+      if (env[name] && env[`${name}_PATH`])
+        ctx.addIssue({ code: "custom", path: [name], message: `set it or ${name}_PATH, not both` });
     }
     if (uses("smtp") && env.SMTP_AUTH === "basic") require("SMTP_PASSWORDS", "when SMTP_AUTH=basic");
     if (uses("direct") || uses("relay")) {
@@ -172,6 +179,8 @@ export interface EntraSettings {
   /** A client secret, or else the PEM file with the certificate and its RSA key. */
   clientSecret?: string;
   clientCertificatePath?: string;
+  /** The same PEM as text (or its base64), from a Key Vault reference in Azure; instead of the path. */
+  clientCertificate?: string;
   /** https://login.microsoftonline.com, or a national cloud's sign-in host. */
   authorityHost: string;
 }
@@ -245,6 +254,7 @@ function settingsFrom(e: z.output<typeof envSchema>) {
           clientId: e.ENTRA_CLIENT_ID,
           clientSecret: e.ENTRA_CLIENT_SECRET,
           clientCertificatePath: e.ENTRA_CLIENT_CERTIFICATE_PATH,
+          clientCertificate: e.ENTRA_CLIENT_CERTIFICATE,
           authorityHost: e.ENTRA_AUTHORITY_HOST,
         }
       : undefined;
@@ -282,6 +292,7 @@ function settingsFrom(e: z.output<typeof envSchema>) {
             port: e.MX_ENDPOINT.port,
             acceptedDomains: e.ACCEPTED_DOMAINS,
             relayClientCertificatePath: e.RELAY_CLIENT_CERTIFICATE_PATH,
+            relayClientCertificate: e.RELAY_CLIENT_CERTIFICATE,
           },
         }
       : {}),

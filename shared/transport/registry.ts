@@ -70,10 +70,13 @@ export function buildTransports(config: Config): Map<TransportName, Transport> {
         transports.set(name, mxTransport(name, { requireTLS: false }));
         break;
       case "relay": {
-        const path = mx().relayClientCertificatePath;
-        const clientCertificate = path
-          ? startupCheck(() => readPemPair(path, "RELAY_CLIENT_CERTIFICATE_PATH"))
-          : undefined;
+        const { relayClientCertificate: pem, relayClientCertificatePath: path } = mx();
+        const source = pem
+          ? { setting: "RELAY_CLIENT_CERTIFICATE", pem }
+          : path
+            ? { setting: "RELAY_CLIENT_CERTIFICATE_PATH", path }
+            : undefined;
+        const clientCertificate = source ? startupCheck(() => readPemPair(source)) : undefined;
         // A connector matches on the sender IP or the certificate presented over TLS: TLS is required.
         transports.set(name, mxTransport(name, { requireTLS: true, clientCertificate }));
         break;

@@ -34,7 +34,9 @@ async function fakeGraph(options: Partial<FakeGraphOptions> = {}): Promise<FakeG
 
 function transportFor(
   fake: FakeGraph,
-  credential: { clientSecret?: string; clientCertificatePath?: string } = { clientSecret },
+  credential: { clientSecret?: string; clientCertificatePath?: string; clientCertificate?: string } = {
+    clientSecret,
+  },
   options: { requestTimeoutMs?: number } = {},
 ) {
   const tokens = createTokenProvider({ tenantId, clientId, authorityHost: fake.url, ...credential });
@@ -333,6 +335,18 @@ describe("graph transport against a loopback Graph and Entra ID", () => {
       const other = await writeCertificatePair(dir, "someone-else");
       const outcome = await transportFor(fake, { clientCertificatePath: other.path }).send(message());
       expect(outcome).toMatchObject({ kind: "permanent", code: "entra invalid_client" });
+    });
+
+    // In Azure the PEM arrives as a setting's text, filled by a Key Vault reference; base64 of it works too.
+    it.each([
+      ["PEM text", (pem: string) => pem],
+      ["base64-encoded PEM", (pem: string) => Buffer.from(pem).toString("base64")],
+    ])("takes the certificate as %s from ENTRA_CLIENT_CERTIFICATE", async (_form, encode) => {
+      const app = await writeCertificatePair(dir, "mailhook-app-setting");
+      const fake = await fakeGraph({ clientCertificate: app.cert, clientSecret: undefined });
+      const clientCertificate = encode(`${app.cert}\n${app.key}`);
+      expect(await transportFor(fake, { clientCertificate }).send(message())).toEqual({ kind: "sent" });
+      expect(fake.tokenRequests).toEqual([{ resource: fake.url, credential: "certificate" }]);
     });
   });
 });

@@ -229,6 +229,17 @@ describe("relay transport (connector)", () => {
     });
   });
 
+  it("presents the certificate given as RELAY_CLIENT_CERTIFICATE text (a Key Vault reference in Azure)", async () => {
+    const cert = await writeCertificatePair(dir, "relay-setting.contoso.com");
+    const server = await peer({ relayCertificateFingerprint256: cert.fingerprint256 });
+    const relay = transports(
+      { MX_ENDPOINT: `localhost:${server.port}`, RELAY_CLIENT_CERTIFICATE: `${cert.key}\n${cert.cert}` },
+      "relay",
+    );
+    expect(await relay.send(message())).toMatchObject({ kind: "sent" });
+    expect(server.received[0]?.clientCertificateFingerprint256).toBe(cert.fingerprint256);
+  });
+
   it("is refused by a certificate connector without the certificate, keeping Exchange's code", async () => {
     const cert = await writeCertificatePair(dir, "relay2.contoso.com");
     const server = await peer({ relayCertificateFingerprint256: cert.fingerprint256 });

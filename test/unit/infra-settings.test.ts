@@ -42,6 +42,8 @@ const deliberatelyUnset: Record<string, string> = {
   ENTRA_CLIENT_CERTIFICATE_PATH: "certificate file; Azure uses ENTRA_CLIENT_SECRET from Key Vault",
   RELAY_CLIENT_CERTIFICATE_PATH:
     "certificate-based relay needs a certificate file; IP-based relay uses the NAT IP",
+  ENTRA_CLIENT_CERTIFICATE: "not in the Bicep yet",
+  RELAY_CLIENT_CERTIFICATE: "not in the Bicep yet",
   // Pacing tuning knobs (shared/pacing): the code's defaults fit Exchange Online; change them in the portal.
   MAILBOX_MESSAGE_WINDOW_SECONDS: "tuning; default 60 s is Exchange Online's window",
   PACING_SAFETY_MARGIN_PERCENT: "tuning; default 0",

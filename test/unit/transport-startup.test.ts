@@ -77,6 +77,34 @@ describe("start-up refuses what cannot work", () => {
     ]);
   });
 
+  it("refuses certificate text that is not PEM, without printing it", () => {
+    const config = loadConfig(
+      env("relay", {
+        ...direct,
+        MX_ENDPOINT: "mx.contoso.com",
+        RELAY_CLIENT_CERTIFICATE: "not-a-pem-secret",
+      }),
+    );
+    const found = problems(() => buildTransports(config));
+    expect(found).toEqual(["RELAY_CLIENT_CERTIFICATE: is neither PEM text nor base64-encoded PEM"]);
+    expect(found.join()).not.toContain("not-a-pem-secret");
+  });
+
+  it("refuses a certificate given both as text and as a path", () => {
+    expect(
+      problems(() =>
+        loadConfig(
+          env("graph", {
+            ENTRA_TENANT_ID: "t",
+            ENTRA_CLIENT_ID: "c",
+            ENTRA_CLIENT_CERTIFICATE: "-----BEGIN CERTIFICATE-----",
+            ENTRA_CLIENT_CERTIFICATE_PATH: join(dir, "app.pem"),
+          }),
+        ),
+      ),
+    ).toEqual(["ENTRA_CLIENT_CERTIFICATE: set it or ENTRA_CLIENT_CERTIFICATE_PATH, not both"]);
+  });
+
   it("refuses an Entra certificate without an RSA key, before the first send", async () => {
     const path = join(dir, "ec.pem");
     await writeFile(path, `${inject("tlsCert")}\n${inject("tlsKey")}`);

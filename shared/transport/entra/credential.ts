@@ -1,5 +1,5 @@
 import { createPrivateKey, X509Certificate } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { type PemSource, pemSourceName, pemText } from "../pemSetting.js";
 
 /** The app's certificate credential in the shape msal-node takes. */
 export interface CertificateCredential {
@@ -12,43 +12,38 @@ export interface CertificateCredential {
 }
 
 /**
- * Reads a PEM file holding a certificate and its private key (the form Key Vault exports and
- * ENTRA_CLIENT_CERTIFICATE_PATH / RELAY_CLIENT_CERTIFICATE_PATH name). Throws a message naming `setting`
- * when the file is missing, has no certificate or key, or the two do not belong together: at start-up,
- * not at the first send.
+ * Reads a certificate and its private key in PEM (the form Key Vault exports), from a setting's text
+ * (ENTRA_CLIENT_CERTIFICATE / RELAY_CLIENT_CERTIFICATE) or a file (the *_CERTIFICATE_PATH settings). Throws a
+ * message naming the setting when the file is missing, there is no certificate or key, or the two do not
+ * belong together: at start-up, not at the first send.
  */
-export function readPemPair(path: string, setting: string): { cert: string; key: string } {
-  let pem: string;
-  try {
-    pem = readFileSync(path, "utf8");
-  } catch (error) {
-    throw new Error(`${setting}: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? error})`);
-  }
+export function readPemPair(source: PemSource): { cert: string; key: string } {
+  const pem = pemText(source);
+  const where = pemSourceName(source);
   const cert = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(pem)?.[0];
   const key =
     /-----BEGIN (?:RSA |EC |ENCRYPTED )?PRIVATE KEY-----[\s\S]+?-----END (?:RSA |EC |ENCRYPTED )?PRIVATE KEY-----/.exec(
       pem,
     )?.[0];
-  if (!cert || !key) throw new Error(`${setting}: ${path} must hold a PEM certificate and its private key`);
+  if (!cert || !key) throw new Error(`${where} must hold a PEM certificate and its private key`);
   try {
     const x509 = new X509Certificate(cert);
     if (!x509.checkPrivateKey(createPrivateKey(key))) {
       throw new Error("the private key does not belong to the certificate");
     }
   } catch (error) {
-    throw new Error(`${setting}: ${path}: ${error instanceof Error ? error.message : error}`);
+    throw new Error(`${where}: ${error instanceof Error ? error.message : error}`);
   }
   return { cert, key };
 }
 
-/** The Entra certificate credential from a PEM file with certificate and RSA key. */
-export function readCertificateCredential(path: string): CertificateCredential {
-  const setting = "ENTRA_CLIENT_CERTIFICATE_PATH";
-  const { cert, key } = readPemPair(path, setting);
+/** The Entra certificate credential from PEM (a setting's text or a file) with certificate and RSA key. */
+export function readCertificateCredential(source: PemSource): CertificateCredential {
+  const { cert, key } = readPemPair(source);
   const privateKey = createPrivateKey(key);
   if (privateKey.asymmetricKeyType !== "rsa") {
     throw new Error(
-      `${setting}: Entra ID certificate credentials need an RSA key, not ${privateKey.asymmetricKeyType}`,
+      `${source.setting}: Entra ID certificate credentials need an RSA key, not ${privateKey.asymmetricKeyType}`,
     );
   }
   return {

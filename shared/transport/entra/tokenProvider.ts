@@ -52,7 +52,13 @@ export function createTokenProvider(settings: EntraSettings): TokenProvider {
       knownAuthorities: [authorityHost.host],
       ...(settings.clientSecret
         ? { clientSecret: settings.clientSecret }
-        : { clientCertificate: readCertificateCredential(settings.clientCertificatePath ?? "") }),
+        : {
+            clientCertificate: readCertificateCredential(
+              settings.clientCertificate
+                ? { setting: "ENTRA_CLIENT_CERTIFICATE", pem: settings.clientCertificate }
+                : { setting: "ENTRA_CLIENT_CERTIFICATE_PATH", path: settings.clientCertificatePath ?? "" },
+            ),
+          }),
     },
   };
   const app = new ConfidentialClientApplication(configuration);
