@@ -172,6 +172,9 @@ const envSchema = z
     }
   });
 
+/** Every app setting the schema reads, by name (test/unit/infra-settings.test.ts holds infra/ to them). */
+export const settingNames: readonly string[] = Object.keys(envSchema.shape);
+
 /** The app registration (`ENTRA_*` settings). */
 export interface EntraSettings {
   tenantId: string;

@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { projectRoot } from "../../dev/settings.js";
+import { settingNames } from "../../shared/config.js";
 import { defaultStorageNames } from "../../shared/storage/azure/account.js";
 
 // No Bicep CLI can run here, so these checks read the Bicep as text: the settings contract with
@@ -13,15 +14,10 @@ const infraFiles = [
   ...readdirSync(join(root, "infra/modules")).map((f) => `infra/modules/${f}`),
 ];
 
-/** The setting names the config schema reads: the keys of `envSchema` in shared/config.ts. */
+/** The setting names the config schema reads. */
 function configSettingNames(): string[] {
-  const source = read("shared/config.ts");
-  const start = source.indexOf("const envSchema = z");
-  const end = source.indexOf(".superRefine(", start);
-  expect(start, "envSchema not found in shared/config.ts").toBeGreaterThan(0);
-  const names = [...source.slice(start, end).matchAll(/^ {4}([A-Za-z_][A-Za-z0-9_]*):/gm)].map((m) => m[1]!);
-  expect(names.length, "too few settings parsed from shared/config.ts").toBeGreaterThan(10);
-  return names;
+  expect(settingNames.length, "too few settings in shared/config.ts").toBeGreaterThan(10);
+  return [...settingNames];
 }
 
 /** Every app setting functionApp.bicep sets, between its app-settings markers. */
