@@ -1,5 +1,6 @@
 // The Function App on the Flex Consumption plan (Linux, Node 22), running as the user-assigned identity.
-// Its app settings are the contract of shared/config.ts; test/unit/infra-settings.test.ts keeps the two in step.
+// main.bicep builds mailhook's app settings (the contract of shared/config.ts); this adds the platform's own.
+// test/unit/infra-settings.test.ts keeps both in step with the app.
 
 @description('Name of the Function App (also its default host name).')
 param name string
@@ -31,12 +32,6 @@ param deploymentContainerName string
 @description('Application Insights connection string (not a secret: ingestion needs the identity too).')
 param appInsightsConnectionString string
 
-@description('Name of the Key Vault holding the secrets.')
-param keyVaultName string
-
-@description('Secret name per setting (MAILHOOK_CLIENTS, ENTRA_CLIENT_SECRET, SMTP_PASSWORDS); empty when not set.')
-param secretNames object
-
 @description('Subnet for VNet integration (outbound through the NAT gateway); empty for none.')
 param subnetId string = ''
 
@@ -47,8 +42,8 @@ param maximumInstanceCount int = 100
 @allowed([512, 2048, 4096])
 param instanceMemoryMB int = 2048
 
-@description('Plain (non-secret) mailhook settings, named as in main.bicep.')
-param settings object
+@description('mailhook\'s app settings, by name: plain values and Key Vault references (no secret values).')
+param appSettings object
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   name: planName
@@ -95,8 +90,6 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
   }
 }
 
-var keyVaultReference = '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName='
-
 // app-settings:begin (read by test/unit/infra-settings.test.ts: one "NAME: value" per line)
 // Flex Consumption sets FUNCTIONS_WORKER_RUNTIME and FUNCTIONS_EXTENSION_VERSION itself (they are refused here).
 var platformSettings = {
@@ -107,40 +100,12 @@ var platformSettings = {
   APPLICATIONINSIGHTS_CONNECTION_STRING: appInsightsConnectionString
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
 }
-
-// shared/config.ts reads these; an empty value counts as unset there.
-var mailhookSettings = {
-  MAILHOOK_CLIENTS: '${keyVaultReference}${secretNames.MAILHOOK_CLIENTS})'
-  ENTRA_TENANT_ID: settings.entraTenantId
-  ENTRA_CLIENT_ID: settings.entraClientId
-  ENTRA_AUTHORITY_HOST: settings.entraAuthorityHost
-  GRAPH_ENDPOINT: settings.graphEndpoint
-  SMTP_HOST: settings.smtpHost
-  SMTP_PORT: string(settings.smtpPort)
-  SMTP_AUTH: settings.smtpAuth
-  MX_ENDPOINT: settings.mxEndpoint
-  ACCEPTED_DOMAINS: settings.acceptedDomains
-  MAILBOX_MESSAGES_PER_MINUTE: string(settings.mailboxMessagesPerMinute)
-  MAILBOX_RECIPIENTS_PER_DAY: string(settings.mailboxRecipientsPerDay)
-  MAX_RECIPIENTS_PER_MESSAGE: string(settings.maxRecipientsPerMessage)
-  MAX_MESSAGE_BYTES: string(settings.maxMessageBytes)
-  MAILBOX_CONCURRENCY: settings.mailboxConcurrency
-  MAILBOX_LIMITS: settings.mailboxLimits
-}
-
-// Secrets only when given: a reference to a missing secret would reach the app as literal text.
-var entraSecretSettings = empty(secretNames.ENTRA_CLIENT_SECRET) ? {} : {
-  ENTRA_CLIENT_SECRET: '${keyVaultReference}${secretNames.ENTRA_CLIENT_SECRET})'
-}
-var smtpSecretSettings = empty(secretNames.SMTP_PASSWORDS) ? {} : {
-  SMTP_PASSWORDS: '${keyVaultReference}${secretNames.SMTP_PASSWORDS})'
-}
 // app-settings:end
 
-resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
+resource siteSettings 'Microsoft.Web/sites/config@2024-04-01' = {
   parent: site
   name: 'appsettings'
-  properties: union(platformSettings, mailhookSettings, entraSecretSettings, smtpSecretSettings)
+  properties: union(platformSettings, appSettings)
 }
 
 output name string = site.name

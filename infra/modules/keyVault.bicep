@@ -22,8 +22,16 @@ param mailhookClients string
 param entraClientSecret string = ''
 
 @secure()
+@description('ENTRA_CLIENT_CERTIFICATE PEM (or base64 of it); empty creates no secret.')
+param entraClientCertificate string = ''
+
+@secure()
 @description('SMTP_PASSWORDS JSON; empty creates no secret.')
 param smtpPasswords string = ''
+
+@secure()
+@description('RELAY_CLIENT_CERTIFICATE PEM (or base64 of it); empty creates no secret.')
+param relayClientCertificate string = ''
 
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   name: name
@@ -57,6 +65,20 @@ resource smtpSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(
   properties: { value: smtpPasswords, contentType: 'application/json' }
 }
 
+// Certificates as secrets holding the PEM: Flex Consumption loads no certificates itself, so the app reads the
+// PEM from an app setting that references the secret. Rotate with `az keyvault secret set --file new.pem`.
+resource entraCertificate 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(entraClientCertificate)) {
+  parent: vault
+  name: 'entra-client-certificate'
+  properties: { value: entraClientCertificate, contentType: 'application/x-pem-file' }
+}
+
+resource relayCertificate 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(relayClientCertificate)) {
+  parent: vault
+  name: 'relay-client-certificate'
+  properties: { value: relayClientCertificate, contentType: 'application/x-pem-file' }
+}
+
 // Key Vault Secrets User: read secret values, nothing else (no listing keys, no writing).
 var keyVaultSecretsUser = '4633458b-17de-408a-b874-0445c86b69e6'
 
@@ -76,5 +98,7 @@ output name string = vault.name
 output secretNames object = {
   MAILHOOK_CLIENTS: clients.name
   ENTRA_CLIENT_SECRET: empty(entraClientSecret) ? '' : 'entra-client-secret'
+  ENTRA_CLIENT_CERTIFICATE: empty(entraClientCertificate) ? '' : 'entra-client-certificate'
   SMTP_PASSWORDS: empty(smtpPasswords) ? '' : 'smtp-passwords'
+  RELAY_CLIENT_CERTIFICATE: empty(relayClientCertificate) ? '' : 'relay-client-certificate'
 }

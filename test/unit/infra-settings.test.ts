@@ -2,11 +2,12 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { projectRoot } from "../../dev/settings.js";
-import { settingNames } from "../../shared/config.js";
+import { loadConfig, settingNames } from "../../shared/config.js";
 import { defaultStorageNames } from "../../shared/storage/azure/account.js";
 
-// No Bicep CLI can run here, so these checks read the Bicep as text: the settings contract with
-// shared/config.ts, the declared storage names, role GUIDs and the shape azd expects.
+// No Bicep CLI can run here, so these checks read infra/ as text: the settings contract with shared/config.ts,
+// how each setting reaches Bicep from the azd environment, the declared storage names, role GUIDs and the shape
+// azd expects. They do not evaluate Bicep.
 const root = projectRoot();
 const read = (path: string) => readFileSync(join(root, path), "utf8");
 const infraFiles = [
@@ -20,12 +21,84 @@ function configSettingNames(): string[] {
   return [...settingNames];
 }
 
-/** Every app setting functionApp.bicep sets, between its app-settings markers. */
-function bicepSettingNames(): string[] {
-  const source = read("infra/modules/functionApp.bicep");
-  const region = source.slice(source.indexOf("// app-settings:begin"), source.indexOf("// app-settings:end"));
-  return [...region.matchAll(/^\s+([A-Za-z_][A-Za-z0-9_]*):\s/gm)].map((m) => m[1]!);
+/** `NAME: value` lines between a file's app-settings markers. */
+function settingsRegion(path: string): Map<string, string> {
+  const source = read(path);
+  const start = source.indexOf("// app-settings:begin");
+  const end = source.indexOf("// app-settings:end");
+  expect(start, `${path}: app-settings markers`).toBeGreaterThan(0);
+  expect(end).toBeGreaterThan(start);
+  const entries = [...source.slice(start, end).matchAll(/^\s+([A-Za-z_][A-Za-z0-9_]*):\s+(.+)$/gm)];
+  return new Map(entries.map((m) => [m[1]!, m[2]!.trim()]));
 }
+
+/** mailhook's settings (main.bicep) and the platform's (functionApp.bicep). */
+const mailhookSettings = () => settingsRegion("infra/main.bicep");
+const platformSettings = () => settingsRegion("infra/modules/functionApp.bicep");
+const bicepSettingNames = () => [...mailhookSettings().keys(), ...platformSettings().keys()];
+
+interface BicepParam {
+  name: string;
+  type: string;
+  /** The default's literal text, quotes removed; undefined when the parameter is required. */
+  fallback?: string;
+  secure: boolean;
+}
+
+/** main.bicep's parameters with their type, default and whether they are @secure(). */
+function mainParams(): Map<string, BicepParam> {
+  const lines = read("infra/main.bicep").split("\n");
+  const params = new Map<string, BicepParam>();
+  lines.forEach((line, index) => {
+    const m = /^param (\w+) (\w+)(?: = (.+))?$/.exec(line);
+    if (!m) return;
+    const decorators: string[] = [];
+    for (let j = index - 1; j >= 0 && lines[j]!.startsWith("@"); j--) decorators.push(lines[j]!);
+    params.set(m[1]!, {
+      name: m[1]!,
+      type: m[2]!,
+      fallback: m[3]?.replace(/^'(.*)'$/, "$1"),
+      secure: decorators.includes("@secure()"),
+    });
+  });
+  return params;
+}
+
+interface ParamFromEnv {
+  param: string;
+  variable: string;
+  fallback?: string;
+  conversion: "int" | "bool" | "none";
+}
+
+/** main.bicepparam's assignments; each must read one azd environment variable. */
+function bicepparamEntries(): Map<string, ParamFromEnv> {
+  const source = read("infra/main.bicepparam");
+  expect(source).toMatch(/^using 'main\.bicep'$/m);
+  expect(unbalanced(source)).toBeUndefined();
+  const entries = new Map<string, ParamFromEnv>();
+  for (const line of source.split("\n").filter((l) => l.startsWith("param "))) {
+    const m =
+      /^param (\w+) = (?:(int|bool)\()?readEnvironmentVariable\('([A-Za-z_][A-Za-z0-9_]*)'(?:, '([^']*)')?\)(\))?$/.exec(
+        line,
+      );
+    expect(m, `main.bicepparam: ${line}`).not.toBeNull();
+    expect(!!m![2], `${line}: the conversion needs its closing bracket`).toBe(!!m![5]);
+    entries.set(m![1]!, {
+      param: m![1]!,
+      variable: m![3]!,
+      fallback: m![4],
+      conversion: (m![2] as "int" | "bool" | undefined) ?? "none",
+    });
+  }
+  return entries;
+}
+
+const conversionFor: Record<string, ParamFromEnv["conversion"]> = {
+  int: "int",
+  bool: "bool",
+  string: "none",
+};
 
 // Read by the app but deliberately not set by the Bicep, each with the reason.
 const deliberatelyUnset: Record<string, string> = {
@@ -34,21 +107,11 @@ const deliberatelyUnset: Record<string, string> = {
   AzureWebJobsStorage__blobServiceUri: "derived from __accountName",
   AzureWebJobsStorage__queueServiceUri: "derived from __accountName",
   AzureWebJobsStorage__tableServiceUri: "derived from __accountName",
-  // Certificate files: Flex Consumption has no certificate store to load them from; use a client secret.
-  ENTRA_CLIENT_CERTIFICATE_PATH: "certificate file; Azure uses ENTRA_CLIENT_SECRET from Key Vault",
-  RELAY_CLIENT_CERTIFICATE_PATH:
-    "certificate-based relay needs a certificate file; IP-based relay uses the NAT IP",
-  ENTRA_CLIENT_CERTIFICATE: "not in the Bicep yet",
-  RELAY_CLIENT_CERTIFICATE: "not in the Bicep yet",
-  // Pacing tuning knobs (shared/pacing): the code's defaults fit Exchange Online; change them in the portal.
-  MAILBOX_MESSAGE_WINDOW_SECONDS: "tuning; default 60 s is Exchange Online's window",
-  PACING_SAFETY_MARGIN_PERCENT: "tuning; default 0",
-  PACING_CLOCK_SKEW_MS: "tuning; default 1000 ms",
-  PACING_LEASE_SECONDS: "tuning; default 300 s",
-  STATUS_RETENTION_DAYS: "tuning; default 30 days",
+  // Certificate files are for local use: in Azure the PEM comes from Key Vault (ENTRA_/RELAY_CLIENT_CERTIFICATE).
+  ENTRA_CLIENT_CERTIFICATE_PATH: "a local file; Azure sets ENTRA_CLIENT_CERTIFICATE from Key Vault",
+  RELAY_CLIENT_CERTIFICATE_PATH: "a local file; Azure sets RELAY_CLIENT_CERTIFICATE from Key Vault",
   WEBHOOK_ALLOW_HTTP: "local development only; production webhooks are https",
   WEBHOOK_ALLOW_PRIVATE_NETWORKS: "local development only; production webhooks go to public addresses",
-  FAILED_MESSAGE_RETENTION_DAYS: "tuning; default 7 days",
 };
 
 // Set by the Bicep for the Functions host, not read by shared/config.ts.
@@ -58,6 +121,8 @@ const platformOnly = [
   // Read by the Functions host's own storage connection (the queue triggers), not by shared/config.ts.
   "AzureWebJobsStorage__credential",
 ];
+
+const keyVaultReference = /^'\$\{keyVaultReference\}\$\{secretNames\.([A-Z_]+)\}\)'$/;
 
 describe("infra/ and the app's settings", () => {
   it("sets every setting the config schema reads, unless deliberately unset", () => {
@@ -73,6 +138,94 @@ describe("infra/ and the app's settings", () => {
     for (const name of Object.keys(deliberatelyUnset)) expect(bicepSettingNames()).not.toContain(name);
   });
 
+  it("takes each plain setting from the azd variable of the same name, converted for its parameter's type", () => {
+    const params = mainParams();
+    const fromEnv = bicepparamEntries();
+    for (const [setting, value] of mailhookSettings()) {
+      if (keyVaultReference.test(value)) continue;
+      const m = /^(?:string\((\w+)\)|(\w+))$/.exec(value);
+      expect(m, `${setting}: ${value} is not a parameter`).not.toBeNull();
+      const param = params.get(m![1] ?? m![2]!);
+      expect(param, `${setting}: no main.bicep parameter ${value}`).toBeDefined();
+      // Numbers and switches become their text; a string parameter is passed as it is.
+      expect(!!m![1], `${setting}: string() exactly when the parameter is not a string`).toBe(
+        param!.type !== "string",
+      );
+      expect(param!.secure, `${setting}: a secret belongs in Key Vault`).toBe(false);
+      const entry = fromEnv.get(param!.name);
+      expect(entry?.variable, `${param!.name} is read from ${setting}`).toBe(setting);
+      expect(entry?.conversion, `${param!.name}: ${param!.type}`).toBe(conversionFor[param!.type]);
+    }
+  });
+
+  it("references each secret from Key Vault, filled from the azd variable of the same name into a @secure() parameter", () => {
+    const params = mainParams();
+    const byVariable = new Map([...bicepparamEntries().values()].map((e) => [e.variable, e]));
+    const vaultOutputs = read("infra/modules/keyVault.bicep");
+    const main = read("infra/main.bicep");
+    const secrets = [...mailhookSettings()].filter(([, value]) => keyVaultReference.test(value));
+    expect(secrets.map(([name]) => name).sort()).toEqual([
+      "ENTRA_CLIENT_CERTIFICATE",
+      "ENTRA_CLIENT_SECRET",
+      "MAILHOOK_CLIENTS",
+      "RELAY_CLIENT_CERTIFICATE",
+      "SMTP_PASSWORDS",
+    ]);
+    for (const [setting, value] of secrets) {
+      expect(keyVaultReference.exec(value)![1], setting).toBe(setting);
+      const entry = byVariable.get(setting);
+      expect(entry, `main.bicepparam reads ${setting}`).toBeDefined();
+      expect(params.get(entry!.param)?.secure, `${entry!.param} is @secure()`).toBe(true);
+      expect(main, `${entry!.param} goes to the vault`).toMatch(
+        new RegExp(`^ {4}${entry!.param}: ${entry!.param}$`, "m"),
+      );
+      expect(vaultOutputs).toMatch(new RegExp(`^ {2}${setting}: `, "m"));
+    }
+  });
+
+  it("fills every main.bicep parameter from the azd environment, with main.bicep's default and type", () => {
+    const params = mainParams();
+    const fromEnv = bicepparamEntries();
+    expect([...fromEnv.keys()].sort()).toEqual([...params.keys()].sort());
+    for (const param of params.values()) {
+      const entry = fromEnv.get(param.name)!;
+      expect(entry.conversion, `${param.name}: ${param.type}`).toBe(conversionFor[param.type]);
+      if (param.fallback !== undefined) expect(entry.fallback, param.name).toBe(param.fallback);
+    }
+    expect(fromEnv.get("environmentName")).toMatchObject({ variable: "AZURE_ENV_NAME", fallback: undefined });
+    expect(fromEnv.get("location")).toMatchObject({ variable: "AZURE_LOCATION", fallback: undefined });
+  });
+
+  it("has no parameters JSON that pastes raw values into JSON text", () => {
+    const files = readdirSync(join(root, "infra"), { recursive: true }).map(String);
+    expect(files.filter((f) => f.endsWith(".parameters.json"))).toEqual([]);
+    for (const file of files.filter((f) => f.endsWith(".json")))
+      expect(read(`infra/${file}`), file).not.toContain("${");
+  });
+
+  it("runs with the app's own defaults when the azd environment sets nothing", () => {
+    const params = mainParams();
+    const fromEnv = bicepparamEntries();
+    const required = {
+      AzureWebJobsStorage__accountName: "stmailhookexample",
+      MAILHOOK_CLIENTS: JSON.stringify([
+        { id: "scanners", keySha256: "0".repeat(64), senders: ["*@contoso.com"], transport: "graph" },
+      ]),
+      ENTRA_TENANT_ID: "contoso.onmicrosoft.com",
+      ENTRA_CLIENT_ID: "app",
+      ENTRA_CLIENT_SECRET: "secret",
+    };
+    // What Bicep would set from each default: string(int) is the decimal text, a string goes as it is.
+    const deployed: Record<string, string> = {};
+    for (const [setting, value] of mailhookSettings()) {
+      if (keyVaultReference.test(value)) continue;
+      const param = params.get(/^(?:string\((\w+)\)|(\w+))$/.exec(value)!.slice(1).find(Boolean)!)!;
+      deployed[setting] = fromEnv.get(param.name)!.fallback ?? "";
+    }
+    expect(Object.keys(deployed).length).toBeGreaterThan(15);
+    expect(loadConfig({ ...deployed, ...required })).toEqual(loadConfig(required));
+  });
+
   it("sets storage by identity, never a connection string or key", () => {
     const names = bicepSettingNames();
     expect(names).toEqual(
@@ -85,12 +238,6 @@ describe("infra/ and the app's settings", () => {
     expect(names).not.toContain("AzureWebJobsStorage");
     for (const file of infraFiles) expect(read(file), file).not.toMatch(/listKeys|AccountKey=/);
     expect(read("infra/modules/storage.bicep")).toMatch(/allowSharedKeyAccess: false/);
-  });
-
-  it("references the secrets from Key Vault", () => {
-    const source = read("infra/modules/functionApp.bicep");
-    for (const name of ["MAILHOOK_CLIENTS", "ENTRA_CLIENT_SECRET", "SMTP_PASSWORDS"])
-      expect(source).toMatch(new RegExp(`${name}: '\\$\\{keyVaultReference\\}`));
   });
 
   it("declares the queues, container and tables the app uses", () => {
@@ -163,17 +310,6 @@ describe("the Bicep files", () => {
         expect(source, `${file}: ${guid} needs its name in a comment`).toContain(role!);
       }
     }
-  });
-
-  it("main.parameters.json fills main.bicep's parameters, required ones included", () => {
-    const main = read("infra/main.bicep");
-    const params = [...main.matchAll(/^param (\w+) \w+( =)?/gm)].map((m) => ({
-      name: m[1]!,
-      optional: !!m[2],
-    }));
-    const given = Object.keys(JSON.parse(read("infra/main.parameters.json")).parameters);
-    for (const name of given) expect(params.map((p) => p.name)).toContain(name);
-    for (const p of params.filter((p) => !p.optional)) expect(given).toContain(p.name);
   });
 
   it("azure.yaml deploys the Function App tagged for its one service", () => {
