@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { projectRoot } from "../../dev/settings.js";
+import { defaultDeployFolder } from "../../scripts/deploy/folder.js";
 import { loadConfig, settingNames } from "../../shared/config.js";
 import { defaultStorageNames } from "../../shared/storage/azure/account.js";
 
@@ -321,6 +322,20 @@ describe("the Bicep files", () => {
     expect(read("infra/modules/functionApp.bicep")).toMatch(
       /sku: \{ name: 'FC1', tier: 'FlexConsumption' \}/,
     );
+  });
+
+  it("azure.yaml deploys the staged folder as it is, staged before packaging", () => {
+    const azureYaml = read("azure.yaml");
+    expect(azureYaml).toMatch(new RegExp(`^ {4}dist: ${defaultDeployFolder.replace(".", "\\.")}$`, "m"));
+    expect(azureYaml).toMatch(/^ {4}remoteBuild: false$/m);
+    const prepackage = /^ {6}prepackage:\n((?: {8}.*\n)+)/m.exec(azureYaml)?.[1] ?? "";
+    expect(prepackage.match(/run: npm run stage$/gm)).toHaveLength(2);
+    expect(JSON.parse(read("package.json")).scripts.stage).toMatch(
+      /^npm run build && node dist\/scripts\/deploy\/stage\.js$/,
+    );
+    // azd refuses remoteBuild: false when the ignore file drops node_modules (azure-dev, service_target_functionapp.go).
+    expect(read(".funcignore")).not.toMatch(/^\/?node_modules/m);
+    expect(read(".gitignore")).toMatch(/^\.deploy\/$/m);
   });
 
   it("prints the SPF record to publish", () => {
