@@ -10,10 +10,12 @@ export const usage = `mailhook: send email through a mailhook deployment, and ch
   ${sendUsage.replace("usage: ", "")}
   mailhook status <message id>
   mailhook quota <mailbox>
-  mailhook doctor [--domain contoso.com ...] [--dns-server 1.1.1.1[:53]] [--static-ip 203.0.113.7]
+  mailhook doctor [--env-file .azure/<env>/.env] [--domain contoso.com ...] [--dns-server 1.1.1.1[:53]]
+                  [--static-ip 203.0.113.7] [--egress-ip 203.0.113.7] [--timeout-ms 5000]
 
 send, status and quota read MAILHOOK_URL (e.g. https://<app>.azurewebsites.net/api) and MAILHOOK_KEY.
-doctor reads the app settings (MAILHOOK_CLIENTS, SMTP_HOST, ...) from the environment.
+doctor reads the app settings (MAILHOOK_CLIENTS, SMTP_HOST, ...) from the environment, or from an azd
+environment file (--env-file), whose MAILHOOK_URL and STATIC_OUTBOUND_IP it checks too.
 `;
 
 const commands: Record<string, (args: string[], io: CliIo) => Promise<number>> = {

@@ -1,14 +1,25 @@
+import { readFile } from "node:fs/promises";
+import { isIP } from "node:net";
 import { parseArgs } from "node:util";
 import { type Config, ConfigError, loadConfig } from "../../shared/config.js";
 import { domainOf } from "../../shared/domain/address.js";
-import type { CliIo } from "../io.js";
+import { CliError, type CliIo } from "../io.js";
 import { checkClients, senderDomains } from "./clientChecks.js";
+import { checkDeployedApp } from "./deployedApp.js";
 import { checkMx, checkSpf, resolverFor } from "./dns.js";
+import { checkEgress } from "./egress.js";
+import { parseEnvFile } from "./envFile.js";
+import { checkMxEndpoint } from "./mxEndpoint.js";
 import { type CheckResult, fail, formatResult, warn } from "./result.js";
-import { checkEndpointSettings, checkMxEndpoint, checkSubmission } from "./smtpChecks.js";
+import { checkEndpointSettings, checkSubmission } from "./smtpChecks.js";
+import { defaultProbeTimeoutMs } from "./smtpProbe.js";
 import { checkTokens } from "./tokenChecks.js";
 
-/** `mailhook doctor`: checks the settings in the environment the way Microsoft's setup guide does. */
+/**
+ * `mailhook doctor`: checks the settings in the environment the way Microsoft's setup guide does. With
+ * `--env-file .azure/<env>/.env` it checks a deployment: the values given to azd, its outputs (the app's URL,
+ * the NAT gateway's IP) and the deployed app itself.
+ */
 export async function doctorCommand(args: string[], io: CliIo): Promise<number> {
   const { values } = parseArgs({
     args,
@@ -16,25 +27,45 @@ export async function doctorCommand(args: string[], io: CliIo): Promise<number> 
       domain: { type: "string", multiple: true },
       "dns-server": { type: "string" },
       "static-ip": { type: "string" },
+      "egress-ip": { type: "string" },
       "mx-port": { type: "string" },
+      "env-file": { type: "string" },
+      "timeout-ms": { type: "string" },
     },
   });
+  for (const flag of ["static-ip", "egress-ip"] as const) {
+    const ip = values[flag];
+    if (ip !== undefined && isIP(ip) !== 4)
+      throw new CliError(`--${flag} must be an IPv4 address, not ${ip}`, 2);
+  }
+  const timeoutMs = Number(values["timeout-ms"] ?? defaultProbeTimeoutMs);
+  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0)
+    throw new CliError("--timeout-ms must be a positive integer", 2);
+  // The file's values win: they are what the deployment was given, whatever this shell has.
+  const env = values["env-file"] ? { ...io.env, ...(await envFile(values["env-file"])) } : io.env;
+
   const results: CheckResult[] = [];
   const report = (found: CheckResult[]) => {
     for (const result of found) io.stdout.write(formatResult(result));
     results.push(...found);
   };
 
-  report(checkEndpointSettings(io.env));
+  report(checkEndpointSettings(env));
   let config: Config | undefined;
   try {
     // The doctor never touches storage; a placeholder lets the rest of the settings be checked.
-    config = loadConfig({ AzureWebJobsStorage: "UseDevelopmentStorage=true", ...io.env });
+    config = loadConfig({ AzureWebJobsStorage: "UseDevelopmentStorage=true", ...env });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     report(
       error.problems.map((p) =>
-        fail("settings", p, "Fix the app setting (see the README's settings table)."),
+        fail(
+          "settings",
+          p,
+          p.includes("unresolved Key Vault reference")
+            ? "The doctor needs the values, not the references the app settings hold: run it with the azd environment (--env-file .azure/<environment>/.env) or set the value itself."
+            : "Fix the app setting (see the README's settings table).",
+        ),
       ),
     );
   }
@@ -56,20 +87,34 @@ export async function doctorCommand(args: string[], io: CliIo): Promise<number> 
       warn("domains", "no sending domain to check", "Pass --domain contoso.com or set MAILHOOK_CLIENTS."),
     ]);
 
+  // The NAT gateway's public IP: --static-ip, else the deployment's STATIC_OUTBOUND_IP output.
+  const natIp =
+    values["static-ip"] ?? (isIP(env.STATIC_OUTBOUND_IP ?? "") === 4 ? env.STATIC_OUTBOUND_IP : undefined);
+  const egressIp = values["egress-ip"];
   const resolver = resolverFor(values["dns-server"]);
   for (const domain of domains) {
     const needsIp = directOrRelay.has(domain);
     report(await checkMx(resolver, domain, { mxEndpoint: config?.mx?.endpoint, required: needsIp }));
-    report(await checkSpf(resolver, domain, { staticIp: values["static-ip"], needsIp }));
+    report(
+      await checkSpf(resolver, domain, { ips: [natIp, egressIp].filter((ip) => ip !== undefined), needsIp }),
+    );
   }
+  report(checkEgress({ egressIp, natIp, usesDirectOrRelay: directOrRelay.size > 0 }));
 
   if (config) {
     report(checkClients(config));
     const uses = (t: string) => config.clients.some((c) => c.transport === t);
-    if (uses("smtp")) report(await checkSubmission(config.smtp.host, config.smtp.port, config.smtp.auth));
+    if (uses("smtp"))
+      report(await checkSubmission(config.smtp.host, config.smtp.port, config.smtp.auth, { timeoutMs }));
     if (config.mx && (uses("direct") || uses("relay")))
       report(
-        await checkMxEndpoint(config.mx.endpoint, Number(values["mx-port"] ?? config.mx.port), uses("relay")),
+        await checkMxEndpoint(config.mx.endpoint, Number(values["mx-port"] ?? config.mx.port), {
+          usesRelay: uses("relay"),
+          // Names resolve where the doctor was told to look, so a DNS failure is reported as one.
+          resolver: values["dns-server"] ? resolver : undefined,
+          timeoutMs,
+          control: { host: config.smtp.host, port: config.smtp.port },
+        }),
       );
     report(
       await checkTokens(config, {
@@ -78,8 +123,20 @@ export async function doctorCommand(args: string[], io: CliIo): Promise<number> 
       }),
     );
   }
+  if (env.MAILHOOK_URL) report(await checkDeployedApp(env.MAILHOOK_URL, timeoutMs));
 
   const count = (status: CheckResult["status"]) => results.filter((r) => r.status === status).length;
   io.stdout.write(`\ndoctor: ${count("pass")} pass, ${count("warn")} warn, ${count("fail")} fail\n`);
   return count("fail") > 0 ? 1 : 0;
+}
+
+async function envFile(path: string): Promise<Record<string, string>> {
+  try {
+    return parseEnvFile(await readFile(path, "utf8"));
+  } catch (error) {
+    throw new CliError(
+      `cannot read --env-file ${path} (${(error as NodeJS.ErrnoException).code ?? error})`,
+      2,
+    );
+  }
 }

@@ -1,4 +1,4 @@
-import { Resolver } from "node:dns/promises";
+import { lookup, Resolver } from "node:dns/promises";
 import { type CheckResult, fail, pass, warn } from "./result.js";
 
 // Microsoft 365's inbound endpoint and SPF include (seed document, "Opzione 2/3"; Learn "Set up SPF").
@@ -14,6 +14,27 @@ export function resolverFor(server: string | undefined): Resolver {
 }
 
 const codeOf = (error: unknown) => (error as NodeJS.ErrnoException).code ?? String(error);
+
+/**
+ * The first address of `host`: through `resolver` when the doctor was given a DNS server (so every name it
+ * checks comes from one place), else the way the operating system resolves names (hosts file included).
+ */
+export async function resolveAddress(
+  host: string,
+  resolver: Resolver | undefined,
+): Promise<{ address: string } | { code: string }> {
+  try {
+    if (!resolver) return { address: (await lookup(host)).address };
+    const addresses = await resolver.resolve4(host).catch(async (error: NodeJS.ErrnoException) => {
+      if (error.code !== "ENODATA") throw error;
+      return resolver.resolve6(host);
+    });
+    const address = addresses[0];
+    return address ? { address } : { code: "ENODATA" };
+  } catch (error) {
+    return { code: codeOf(error) };
+  }
+}
 
 /** MX of a sending domain: Microsoft 365 accepts its mail at `<domain>.mail.protection.outlook.com`. */
 export async function checkMx(
@@ -55,14 +76,18 @@ export async function checkMx(
   return results;
 }
 
-/** SPF of a sending domain: one `v=spf1` record including Microsoft 365 and, for direct/relay, the static IP. */
+/**
+ * SPF of a sending domain: one `v=spf1` record including Microsoft 365 and, for direct/relay, each address mail
+ * leaves from (the NAT gateway's static IP, and the app's observed egress address when given).
+ */
 export async function checkSpf(
   resolver: Resolver,
   domain: string,
-  options: { staticIp?: string; needsIp: boolean },
+  options: { ips: string[]; needsIp: boolean },
 ): Promise<CheckResult[]> {
   const name = `spf ${domain}`;
-  const wanted = `v=spf1 ${options.staticIp ? `ip4:${options.staticIp} ` : ""}${m365SpfInclude} ~all`;
+  const ips = [...new Set(options.ips)];
+  const wanted = `v=spf1 ${ips.map((ip) => `ip4:${ip} `).join("")}${m365SpfInclude} ~all`;
   let txt: string[][];
   try {
     txt = await resolver.resolveTxt(domain);
@@ -91,22 +116,23 @@ export async function checkSpf(
     results.push(
       fail(name, `"${record}" lacks ${m365SpfInclude}`, `Add ${m365SpfInclude} before the all term.`),
     );
-  if (options.needsIp) {
-    if (!options.staticIp)
-      results.push(
-        warn(
-          `spf ip ${domain}`,
-          "not checked: no static outbound IP given",
-          "Pass --static-ip <the STATIC_OUTBOUND_IP output of the deployment> to check the ip4: term.",
-        ),
-      );
-    else if (terms.some((t) => t === `ip4:${options.staticIp}` || t === `+ip4:${options.staticIp}`))
-      results.push(pass(`spf ip ${domain}`, `ip4:${options.staticIp} is authorized`));
+  if (!options.needsIp) return results;
+  if (ips.length === 0)
+    results.push(
+      warn(
+        `spf ip ${domain}`,
+        "not checked: no static outbound IP given",
+        "Pass --static-ip <the STATIC_OUTBOUND_IP output of the deployment> (or --env-file with the azd environment) to check the ip4: term.",
+      ),
+    );
+  for (const ip of ips) {
+    if (terms.some((t) => t === `ip4:${ip}` || t === `+ip4:${ip}`))
+      results.push(pass(`spf ip ${domain}`, `ip4:${ip} is authorized`));
     else
       results.push(
         fail(
           `spf ip ${domain}`,
-          `ip4:${options.staticIp} is missing; Direct Send and relay mail from that IP fails SPF`,
+          `ip4:${ip} is missing; Direct Send and relay mail from that IP fails SPF`,
           `Publish "${wanted}".`,
         ),
       );

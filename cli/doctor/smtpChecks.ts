@@ -1,8 +1,9 @@
 import { isIP } from "node:net";
-import { type CheckResult, fail, pass, warn } from "./result.js";
+import { type CheckResult, fail, pass } from "./result.js";
 import { probeSmtp } from "./smtpProbe.js";
 
-const tlsVersions = ["TLSv1.2", "TLSv1.3"];
+/** What Exchange Online accepts (TLS 1.2 or later). */
+export const tlsVersions = ["TLSv1.2", "TLSv1.3"];
 
 /** Endpoint settings as written (before validation), so the doctor can name what config would refuse. */
 export function checkEndpointSettings(env: Record<string, string | undefined>): CheckResult[] {
@@ -37,9 +38,10 @@ export async function checkSubmission(
   host: string,
   port: number,
   auth: "oauth2" | "basic",
+  options: { timeoutMs?: number } = {},
 ): Promise<CheckResult[]> {
   const name = `smtp ${host}:${port}`;
-  const probe = await probeSmtp(host, port);
+  const probe = await probeSmtp(host, port, options);
   const results: CheckResult[] = [];
   if (!probe.greeting)
     return [
@@ -92,28 +94,4 @@ export async function checkSubmission(
       ),
     );
   return results;
-}
-
-/** The MX endpoint Direct Send and relay deliver to: reachable on its port, and STARTTLS (relay requires it). */
-export async function checkMxEndpoint(
-  host: string,
-  port: number,
-  usesRelay: boolean,
-): Promise<CheckResult[]> {
-  const name = `mx endpoint ${host}:${port}`;
-  const probe = await probeSmtp(host, port);
-  if (!probe.greeting)
-    return [
-      fail(
-        name,
-        `no SMTP answer: ${probe.error}`,
-        "Outbound port 25 is often blocked (Azure blocks it for most subscription types); check from the deployment's network.",
-      ),
-    ];
-  if (!probe.startTls || !probe.tlsProtocol || !tlsVersions.includes(probe.tlsProtocol)) {
-    const detail = `no TLS 1.2+ via STARTTLS (${probe.error ?? "not offered"})`;
-    const fix = "Check MX_ENDPOINT is the tenant's *.mail.protection.outlook.com host.";
-    return [usesRelay ? fail(name, detail, fix) : warn(name, detail, fix)];
-  }
-  return [pass(name, `${probe.greeting}; STARTTLS ${probe.tlsProtocol}`)];
 }

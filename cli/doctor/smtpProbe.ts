@@ -9,6 +9,11 @@ interface Reply {
 
 /** What an SMTP endpoint offered, step by step; `error` says where the conversation stopped. */
 export interface SmtpProbe {
+  /** Whether the TCP connection was made; `timedOut` when it was not made in time (dropped, not refused). */
+  connected: boolean;
+  timedOut: boolean;
+  /** The socket error's code when the connection failed (ECONNREFUSED, ECONNRESET, ...). */
+  errorCode?: string;
   greeting?: string;
   /** EHLO keywords before STARTTLS (upper case). */
   extensions: string[];
@@ -96,24 +101,66 @@ class ReplyReader {
 
 const keywordsOf = (reply: Reply) => reply.lines.slice(1).map((l) => l.trim().toUpperCase());
 
+/** How long a probe waits for a connection and for each reply. */
+export const defaultProbeTimeoutMs = 5000;
+
+/** Raised when a TCP connection is not made within the timeout: a firewall that drops, not one that refuses. */
+class ConnectTimeout extends Error {}
+
+/** A TCP connection to `address` (or `host`) on `port`, or why there is none. */
+export async function connectTcp(
+  host: string,
+  port: number,
+  options: { address?: string; timeoutMs?: number } = {},
+): Promise<Socket> {
+  const timeoutMs = options.timeoutMs ?? defaultProbeTimeoutMs;
+  return new Promise<Socket>((resolve, reject) => {
+    const s = netConnect({ host: options.address ?? host, port });
+    // A timer, not the socket's idle timeout: only the connection itself is timed here.
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(new ConnectTimeout(`no connection within ${timeoutMs} ms`));
+    }, timeoutMs);
+    s.once("connect", () => {
+      clearTimeout(timer);
+      resolve(s);
+    });
+    s.once("error", (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+  });
+}
+
 /**
  * Talks to an SMTP endpoint as a client would, without sending mail: greeting, EHLO, STARTTLS (TLS 1.2 or
- * later, certificate verified against the host name), EHLO again for the AUTH mechanisms, QUIT.
+ * later, certificate verified against the host name), EHLO again for the AUTH mechanisms, QUIT. `address`
+ * connects to an address resolved elsewhere while TLS still checks the certificate against `host`.
  */
-export async function probeSmtp(host: string, port: number, timeoutMs = 5000): Promise<SmtpProbe> {
-  const probe: SmtpProbe = { extensions: [], startTls: false, authMechanisms: [] };
+export async function probeSmtp(
+  host: string,
+  port: number,
+  options: { address?: string; timeoutMs?: number } = {},
+): Promise<SmtpProbe> {
+  const timeoutMs = options.timeoutMs ?? defaultProbeTimeoutMs;
+  const probe: SmtpProbe = {
+    connected: false,
+    timedOut: false,
+    extensions: [],
+    startTls: false,
+    authMechanisms: [],
+  };
   let socket: Socket | TLSSocket | undefined;
   let plainSocket: Socket | undefined;
   try {
-    socket = await new Promise<Socket>((resolve, reject) => {
-      const s = netConnect({ host, port, timeout: timeoutMs });
-      s.once("connect", () => resolve(s));
-      s.once("timeout", () => {
-        s.destroy();
-        reject(new Error(`no connection within ${timeoutMs} ms`));
-      });
-      s.once("error", reject);
-    });
+    try {
+      socket = await connectTcp(host, port, { ...options, timeoutMs });
+    } catch (error) {
+      probe.timedOut = error instanceof ConnectTimeout;
+      probe.errorCode = socketErrorCode(error);
+      throw error;
+    }
+    probe.connected = true;
     plainSocket = socket;
     const reader = new ReplyReader(socket, timeoutMs);
     const greeting = await reader.next();
@@ -143,9 +190,23 @@ export async function probeSmtp(host: string, port: number, timeoutMs = 5000): P
     return probe;
   } catch (error) {
     probe.error = error instanceof Error ? error.message : String(error);
+    if (!probe.error && error instanceof AggregateError)
+      probe.error = error.errors.map((e) => (e instanceof Error ? e.message : String(e))).join("; ");
     return probe;
   } finally {
     socket?.destroy();
     plainSocket?.destroy();
   }
+}
+
+/**
+ * The code of a failed connection. With several addresses (Node tries IPv4 and IPv6 in turn), the error is an
+ * AggregateError whose own code may be missing: the first inner code stands for all.
+ */
+function socketErrorCode(error: unknown): string | undefined {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code) return code;
+  if (error instanceof AggregateError)
+    return error.errors.map((e) => (e as NodeJS.ErrnoException).code).find((c) => c !== undefined);
+  return undefined;
 }

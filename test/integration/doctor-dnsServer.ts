@@ -1,12 +1,14 @@
 import { createSocket } from "node:dgram";
 import type { AddressInfo } from "node:net";
 
-/** Records of one name: MX as [priority, exchange], TXT as the strings of each record. */
+/** Records of one name: A as dotted IPv4, MX as [priority, exchange], TXT as the strings of each record. */
 export interface ZoneEntry {
+  a?: string[];
   mx?: [number, string][];
   txt?: string[][];
 }
 
+const typeA = 1;
 const typeMx = 15;
 const typeTxt = 16;
 
@@ -40,13 +42,16 @@ function answer(type: number, rdata: Buffer): Buffer {
   return Buffer.concat([head, rdata]);
 }
 
-/** A loopback DNS server (UDP) answering MX and TXT from `zone`; NXDOMAIN for names it does not hold. */
+/** A loopback DNS server (UDP) answering A, MX and TXT from `zone`; NXDOMAIN for names it does not hold. */
 export async function startDnsServer(zone: Record<string, ZoneEntry>) {
   const socket = createSocket("udp4");
   socket.on("message", (query, peer) => {
     const { name, type, end } = readQuestion(query);
     const entry = zone[name];
     const answers: Buffer[] = [];
+    if (entry && type === typeA)
+      for (const address of entry.a ?? [])
+        answers.push(answer(typeA, Buffer.from(address.split(".").map(Number))));
     if (entry && type === typeMx)
       for (const [priority, exchange] of entry.mx ?? []) {
         const pref = Buffer.alloc(2);

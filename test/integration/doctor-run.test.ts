@@ -1,8 +1,13 @@
-import type { AddressInfo } from "node:net";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import { type AddressInfo, createServer as createTcpServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { SMTPServer } from "smtp-server";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { runCli } from "../../cli/run.js";
 import { testClient } from "../support/env.js";
+import { startDroppingPort } from "../support/droppingPort.js";
 import { type FakeGraph, startFakeGraph } from "../support/fakeGraph.js";
 import { startDnsServer } from "./doctor-dnsServer.js";
 
@@ -10,9 +15,14 @@ type Dns = Awaited<ReturnType<typeof startDnsServer>>;
 let dns: Dns;
 const servers: SMTPServer[] = [];
 const fakes: FakeGraph[] = [];
+const stops: (() => Promise<void>)[] = [];
 
 /** A loopback SMTP endpoint like Exchange Online's: STARTTLS with the trusted test certificate, AUTH after TLS. */
-async function startSmtp(options: { startTls: boolean; authMethods: string[] }): Promise<number> {
+async function startSmtp(options: {
+  startTls: boolean;
+  authMethods: string[];
+  refuse?: string;
+}): Promise<number> {
   const server = new SMTPServer({
     key: inject("tlsKey"),
     cert: inject("tlsCert"),
@@ -20,6 +30,12 @@ async function startSmtp(options: { startTls: boolean; authMethods: string[] }):
     authMethods: options.authMethods,
     minVersion: "TLSv1.2",
     onAuth: (_auth, _session, done) => done(new Error("not in this test")),
+    ...(options.refuse
+      ? {
+          onConnect: (_session: unknown, done: (error?: Error) => void) =>
+            done(Object.assign(new Error(options.refuse), { responseCode: 554 })),
+        }
+      : {}),
   });
   server.on("error", () => undefined);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -29,6 +45,8 @@ async function startSmtp(options: { startTls: boolean; authMethods: string[] }):
 
 beforeAll(async () => {
   dns = await startDnsServer({
+    // The loopback peers' name: the doctor resolves MX_ENDPOINT through --dns-server.
+    localhost: { a: ["127.0.0.1"] },
     "contoso.com": {
       mx: [[0, "contoso-com.mail.protection.outlook.com"]],
       txt: [
@@ -40,6 +58,7 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
+  await Promise.all(stops.map((stop) => stop()));
   await dns?.stop();
   await Promise.all(fakes.map((f) => f.stop()));
   await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
@@ -216,5 +235,210 @@ describe("mailhook doctor", () => {
     expect(stdout).toContain("FAIL  smtp host: SMTP_HOST is the IP address 40.99.1.2");
     expect(stdout).toMatch(/FAIL {2}settings: SMTP_PORT: 465 \(implicit TLS\) is not supported/);
     expect(stdout).toMatch(/FAIL {2}mx nowhere\.example: no MX record \(ENOTFOUND\)/);
+  });
+});
+
+/** A loopback port nothing listens on (bound, then closed): connections to it are refused. */
+async function closedPort(): Promise<number> {
+  const server = createTcpServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+describe("mailhook doctor on port 25 (Direct Send and relay)", () => {
+  const direct = () => testClient({ senders: ["*@contoso.com"], transport: "direct" }).client;
+  const fixOf = (stdout: string, line: string) => {
+    const out = stdout.split("\n");
+    return out[out.findIndex((l) => l.startsWith(line)) + 1] ?? "";
+  };
+
+  it("reports a dropped connection as blocked by the platform when port 587 still connects", async () => {
+    const dropping = await startDroppingPort();
+    stops.push(dropping.stop);
+    const submission = await startSmtp({ startTls: true, authMethods: ["XOAUTH2"] });
+    const { code, stdout } = await doctor(
+      {
+        MAILHOOK_CLIENTS: JSON.stringify([direct()]),
+        MX_ENDPOINT: `localhost:${dropping.port}`,
+        ACCEPTED_DOMAINS: "contoso.com",
+        SMTP_HOST: "localhost",
+        SMTP_PORT: String(submission),
+      },
+      ["--timeout-ms", "500"],
+    );
+    expect(code).toBe(1);
+    const line = `FAIL  mx endpoint localhost:${dropping.port}: blocked by the platform: outbound TCP ${dropping.port} is dropped on this network (no connection within 0.5 s), while localhost:${submission} connects`;
+    expect(stdout).toContain(line);
+    expect(fixOf(stdout, line)).toMatch(
+      /use smtp \(SMTP AUTH on port 587\), graph or hve instead of direct and relay; for Direct Send, send from your own network/,
+    );
+    expect(fixOf(stdout, line)).toContain("a NAT gateway does not");
+  });
+
+  it("tells an endpoint that refuses, and one that refuses in its greeting, from a block", async () => {
+    const refused = await closedPort();
+    const submission = await startSmtp({ startTls: true, authMethods: ["XOAUTH2"] });
+    const env = {
+      MAILHOOK_CLIENTS: JSON.stringify([direct()]),
+      ACCEPTED_DOMAINS: "contoso.com",
+      SMTP_HOST: "localhost",
+      SMTP_PORT: String(submission),
+    };
+    const closed = await doctor({ ...env, MX_ENDPOINT: `localhost:${refused}` }, ["--timeout-ms", "500"]);
+    expect(closed.stdout).toContain(
+      `FAIL  mx endpoint localhost:${refused}: the MX endpoint refuses connections (ECONNREFUSED)`,
+    );
+    expect(closed.stdout).not.toContain("blocked by the platform");
+    const rejecting = await startSmtp({
+      startTls: true,
+      authMethods: [],
+      refuse: "5.7.1 Service unavailable",
+    });
+    const greeting = await doctor({ ...env, MX_ENDPOINT: `localhost:${rejecting}` }, ["--timeout-ms", "500"]);
+    expect(greeting.stdout).toMatch(
+      new RegExp(
+        `FAIL  mx endpoint localhost:${rejecting}: the MX endpoint refuses: 554 .*Service unavailable`,
+      ),
+    );
+  });
+
+  it("reports a name that does not resolve as a DNS failure, and no network at all as such", async () => {
+    const env = { MAILHOOK_CLIENTS: JSON.stringify([direct()]), ACCEPTED_DOMAINS: "contoso.com" };
+    const unknown = await doctor({ ...env, MX_ENDPOINT: "contoso-com.mail.protection.invalid" });
+    expect(unknown.stdout).toContain(
+      "FAIL  mx endpoint contoso-com.mail.protection.invalid:25: DNS failure: contoso-com.mail.protection.invalid does not resolve (ENOTFOUND)",
+    );
+    const dropping = await startDroppingPort();
+    stops.push(dropping.stop);
+    const offline = await doctor(
+      {
+        ...env,
+        MX_ENDPOINT: `localhost:${dropping.port}`,
+        SMTP_HOST: "localhost",
+        SMTP_PORT: String(await closedPort()),
+      },
+      ["--timeout-ms", "300"],
+    );
+    expect(offline.stdout).toMatch(
+      new RegExp(
+        `FAIL  mx endpoint localhost:${dropping.port}: no outbound connection: neither localhost:${dropping.port} nor localhost:\\d+ connect within 0\\.3 s`,
+      ),
+    );
+  });
+});
+
+describe("mailhook doctor after deploying", () => {
+  let dir: string;
+  const http: Server[] = [];
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "mailhook-doctor-"));
+  });
+  afterAll(async () => {
+    await Promise.all(http.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** A loopback stand-in for the deployed app: GET /api/health answers `status`. */
+  async function app(status: number): Promise<string> {
+    const server = createServer((request, response) => {
+      response.writeHead(request.url === "/api/health" ? status : 404, {
+        "content-type": "application/json",
+      });
+      response.end(JSON.stringify(status === 200 ? { status: "ok", time: new Date().toISOString() } : {}));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    http.push(server);
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}/api`;
+  }
+
+  /** An azd environment file as azd writes it (godotenv: quotes and `$` escaped, whole numbers bare). */
+  async function azdEnv(values: Record<string, string>): Promise<string> {
+    const path = join(dir, `${Object.keys(values).length}-${Math.random().toString(36).slice(2)}.env`);
+    const line = ([name, value]: [string, string]) =>
+      /^\d+$/.test(value)
+        ? `${name}=${value}`
+        : `${name}="${value.replace(/[\\"!$`]/g, (c) => `\\${c}`).replace(/\n/g, "\\n")}"`;
+    await writeFile(path, `${Object.entries(values).sort().map(line).join("\n")}\n`);
+    return path;
+  }
+
+  it("checks the deployment from its azd environment: clients, the NAT gateway's IP in SPF, the app itself", async () => {
+    const { client } = testClient({ senders: ["*@contoso.com"], transport: "direct" });
+    const envFile = await azdEnv({
+      AZURE_ENV_NAME: "mailhook-prod",
+      MAILHOOK_CLIENTS: JSON.stringify([{ ...client, id: "scanners" }], null, 1),
+      MX_ENDPOINT: "contoso-com.mail.protection.invalid",
+      ACCEPTED_DOMAINS: "contoso.com",
+      MAILHOOK_URL: await app(200),
+      STATIC_OUTBOUND_IP: "203.0.113.7",
+      MAILBOX_MESSAGES_PER_MINUTE: "30",
+    });
+    const { stdout } = await doctor({ MAILHOOK_CLIENTS: "[] from this shell, overridden" }, [
+      "--env-file",
+      envFile,
+    ]);
+    expect(stdout).toContain("PASS  client scanners: direct, senders *@contoso.com");
+    expect(stdout).toContain("PASS  spf ip contoso.com: ip4:203.0.113.7 is authorized");
+    expect(stdout).toContain(
+      "WARN  egress: not checked: the address the app's mail leaves from is not known (the NAT gateway's is 203.0.113.7)",
+    );
+    expect(stdout).toMatch(
+      /PASS {2}app http:\/\/127\.0\.0\.1:\d+\/api\/health: 200: the app started with its settings/,
+    );
+  });
+
+  it("compares the app's egress address with the NAT gateway's IP and the SPF record", async () => {
+    const { client } = testClient({ senders: ["*@contoso.com"], transport: "relay" });
+    const env = {
+      MAILHOOK_CLIENTS: JSON.stringify([client]),
+      ACCEPTED_DOMAINS: "contoso.com",
+      MX_ENDPOINT: "contoso-com.mail.protection.invalid",
+    };
+    const same = await doctor(env, ["--static-ip", "203.0.113.7", "--egress-ip", "203.0.113.7"]);
+    expect(same.stdout).toContain("PASS  egress: mail leaves from 203.0.113.7, the NAT gateway's public IP");
+    const bypass = await doctor(env, ["--static-ip", "203.0.113.7", "--egress-ip", "198.51.100.20"]);
+    expect(bypass.code).toBe(1);
+    expect(bypass.stdout).toContain(
+      "FAIL  egress: mail leaves from 198.51.100.20, not from the NAT gateway's public IP 203.0.113.7",
+    );
+    expect(bypass.stdout).toContain("PASS  spf ip contoso.com: ip4:203.0.113.7 is authorized");
+    expect(bypass.stdout).toContain("FAIL  spf ip contoso.com: ip4:198.51.100.20 is missing");
+    const usage = await doctor(env, ["--egress-ip", "contoso.com"]);
+    expect(usage.code).toBe(2);
+  });
+
+  it("says the app could not start when /health fails, and points at the Key Vault references", async () => {
+    const { client } = testClient({ senders: ["scanner@contoso.com"], transport: "smtp" });
+    const { code, stdout } = await doctor({
+      MAILHOOK_CLIENTS: JSON.stringify([client]),
+      SMTP_AUTH: "basic",
+      SMTP_PASSWORDS: JSON.stringify({ "*": "x" }),
+      SMTP_HOST: "localhost",
+      SMTP_PORT: String(await startSmtp({ startTls: true, authMethods: ["LOGIN"] })),
+      MAILHOOK_URL: await app(500),
+    });
+    expect(code).toBe(1);
+    const line = stdout.split("\n").find((l) => l.startsWith("FAIL  app "));
+    expect(line).toMatch(/: 500: the app could not start with its settings$/);
+    expect(stdout).toContain("azd hooks run postdeploy");
+  });
+
+  it("names a setting that holds a Key Vault reference instead of its value, and never sends the reference as a secret", async () => {
+    const graph = await entra(["Mail.Send"]);
+    const { client } = testClient({ senders: ["scanner@contoso.com"], transport: "graph" });
+    const { code, stdout } = await doctor({
+      MAILHOOK_CLIENTS: JSON.stringify([client]),
+      ...graph.env,
+      ENTRA_CLIENT_SECRET: "@Microsoft.KeyVault(VaultName=kv-mailhook-abc;SecretName=entra-client-secret)",
+    });
+    expect(code).toBe(1);
+    expect(stdout).toContain(
+      "FAIL  settings: ENTRA_CLIENT_SECRET: this looks like an unresolved Key Vault reference (@Microsoft.KeyVault(VaultName=kv-mailhook-abc;SecretName=entra-client-secret))",
+    );
+    expect(stdout).toContain("--env-file .azure/<environment>/.env");
+    const fake = fakes.at(-1)!;
+    expect(fake.tokenRequests).toEqual([]);
   });
 });
