@@ -11,6 +11,12 @@ export function newApiKey(): string {
   return `mh_${randomBytes(keyBytes).toString("base64url")}`;
 }
 
+// Microsoft Learn, "Troubleshoot outbound SMTP connectivity problems in Azure".
+const port25Note =
+  "Note: direct and relay connect to the MX endpoint on TCP port 25, which Azure blocks for most subscription\n" +
+  "types (Enterprise Agreement and MCA-E excepted; a NAT gateway does not lift it). Hosted in Azure, use smtp,\n" +
+  "graph or hve, or send Direct Send from your own network. See docs/deployment.md.";
+
 /**
  * `mailhook keys new`: prints a new key once and the `MAILHOOK_CLIENTS` entry that holds only its SHA-256.
  * The key is never stored anywhere by this command.
@@ -61,6 +67,7 @@ export async function keysCommand(args: string[], io: CliIo): Promise<number> {
       ...(senders.length === 0
         ? ["", "Edit senders: *@contoso.com is a placeholder (--sender a@yourdomain)."]
         : []),
+      ...(entry.transport === "direct" || entry.transport === "relay" ? ["", port25Note] : []),
       "",
     ].join("\n"),
   );

@@ -90,6 +90,13 @@ describe("mailhook keys new", () => {
     expect(JSON.parse(again.stdout).key).not.toBe(key);
   });
 
+  it("says that Azure blocks port 25 when the client uses direct or relay", async () => {
+    const relay = await cli(["keys", "new", "--sender", "*@contoso.com", "--transport", "relay"], {});
+    expect(relay.stdout).toContain("TCP port 25, which Azure blocks for most subscription");
+    const graph = await cli(["keys", "new", "--sender", "*@contoso.com", "--transport", "graph"], {});
+    expect(graph.stdout).not.toContain("port 25");
+  });
+
   it("refuses an entry the app would refuse", async () => {
     const bad = await cli(["keys", "new", "--sender", "not-an-address"], {});
     expect(bad.code).toBe(2);
