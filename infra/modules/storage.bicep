@@ -1,5 +1,5 @@
 // The storage account: the Functions host's own storage, the deployment package, and mailhook's data
-// (shared/storage/azure.ts names: queue mailhook-outbound and its poison queue, container mailhook-messages,
+// (shared/storage/azure/account.ts names: queue mailhook-outbound and its poison queue, container mailhook-messages,
 // tables messages, pacing and idempotency). Shared keys are off: everything signs in with Entra ID.
 
 @description('Name of the storage account (3-24 lowercase letters and digits).')
@@ -125,7 +125,7 @@ resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05
 
 // Least privilege for the Functions host and mailhook (Microsoft Learn, "Connecting to host storage with an
 // identity"): blob owner for the host's leases and keys and the deployment package; queue and table
-// contributor because the app creates its queues, container and tables if missing (shared/storage/azure.ts
+// contributor because the app creates its queues, container and tables if missing (shared/storage/azure/account.ts
 // ensure()) and the queue trigger reads, updates and deletes messages. No account-level or key roles.
 var roles = [
   'b7e6dc6d-f1e8-4753-8033-0f276bb0955b' // Storage Blob Data Owner
