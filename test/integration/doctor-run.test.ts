@@ -6,8 +6,8 @@ import { join } from "node:path";
 import { SMTPServer } from "smtp-server";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { runCli } from "../../cli/run.js";
-import { testClient } from "../support/env.js";
 import { startDroppingPort } from "../support/droppingPort.js";
+import { testClient } from "../support/env.js";
 import { type FakeGraph, startFakeGraph } from "../support/fakeGraph.js";
 import { startDnsServer } from "./doctor-dnsServer.js";
 
