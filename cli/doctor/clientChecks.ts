@@ -7,7 +7,10 @@ export function senderDomains(senders: readonly string[]): string[] {
   return [...new Set(senders.filter((s) => s !== "*").map((s) => domainOf(s)))];
 }
 
-/** Each client's senders and transport against the rest of the settings (seed document's option table). */
+/**
+ * Each client's senders and transport against the rest of the settings, as Microsoft's comparison of the
+ * sending options has them (https://learn.microsoft.com/exchange/mail-flow-best-practices/how-to-set-up-a-multifunction-device-or-application-to-send-email-using-microsoft-365-or-office-365).
+ */
 export function checkClients(config: Config): CheckResult[] {
   const results: CheckResult[] = [];
   const accepted = new Set(config.mx?.acceptedDomains ?? []);

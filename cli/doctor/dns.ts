@@ -1,7 +1,8 @@
 import { lookup, Resolver } from "node:dns/promises";
 import { type CheckResult, fail, pass, warn } from "./result.js";
 
-// Microsoft 365's inbound endpoint and SPF include (seed document, "Opzione 2/3"; Learn "Set up SPF").
+// Microsoft 365's inbound endpoint and SPF include (Learn, "How to set up a multifunction device or application
+// to send email using Microsoft 365", options 2 and 3: https://learn.microsoft.com/exchange/mail-flow-best-practices/how-to-set-up-a-multifunction-device-or-application-to-send-email-using-microsoft-365-or-office-365; and "Set up SPF").
 const m365MxSuffix = ".mail.protection.outlook.com";
 const m365SpfInclude = "include:spf.protection.outlook.com";
 

@@ -13,7 +13,7 @@ export function checkEndpointSettings(env: Record<string, string | undefined>): 
       fail(
         "smtp port",
         "SMTP_PORT is 465 (implicit TLS), which Microsoft 365 does not offer for client submission",
-        "Use 587 with STARTTLS; a device that only knows 465 cannot use SMTP AUTH submission (seed document).",
+        "Use 587 with STARTTLS; a device that only knows 465 cannot use SMTP AUTH submission (Microsoft's guide to sending from devices).",
       ),
     );
   for (const name of ["SMTP_HOST", "MX_ENDPOINT"]) {

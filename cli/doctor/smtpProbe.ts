@@ -176,7 +176,8 @@ export async function probeSmtp(
     reader.detach();
     const plain: Socket = socket;
     socket = await new Promise<TLSSocket>((resolve, reject) => {
-      // Exchange Online requires TLS 1.2 or later (seed document, "TLS e altre opzioni di crittografia").
+      // Exchange Online requires TLS 1.2 or later (Learn, "How to set up a multifunction device or application
+      // to send email using Microsoft 365", TLS and other encryption options).
       const s = tlsConnect({ socket: plain, servername: host, minVersion: "TLSv1.2" });
       s.once("secureConnect", () => resolve(s));
       s.once("error", reject);
