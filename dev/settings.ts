@@ -3,7 +3,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
 
-/** Settings of the local host only (README, "Configuration"): PORT, MAILHOOK_DATA_DIR, MAILHOOK_DEV_KEY. */
+/** Settings of the local host only (docs/configuration.md): PORT, MAILHOOK_DATA_DIR, MAILHOOK_DEV_KEY. */
 const localSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(7071),
   MAILHOOK_DATA_DIR: z.string().min(1).default(".mailhook"),

@@ -64,7 +64,7 @@ export async function doctorCommand(args: string[], io: CliIo): Promise<number> 
           p,
           p.includes("unresolved Key Vault reference")
             ? "The doctor needs the values, not the references the app settings hold: run it with the azd environment (--env-file .azure/<environment>/.env) or set the value itself."
-            : "Fix the app setting (see the README's settings table).",
+            : "Fix the app setting (see docs/configuration.md).",
         ),
       ),
     );
