@@ -35,7 +35,7 @@ export async function cancelMessage(
   if (refused) {
     const why = refused.status === "sending" ? "sending has begun" : `it is already ${refused.status}`;
     throw new ProblemError("conflict", `Message ${id} cannot be cancelled: ${why}.`, {
-      extensions: { status: refused.status },
+      extensions: { messageStatus: refused.status },
     });
   }
   await services.messages.deleteMessage(id);

@@ -24,14 +24,14 @@ export async function retryMessage(
       "conflict",
       `Message ${id} is ${current.status}; only failed messages can be retried.`,
       {
-        extensions: { status: current.status },
+        extensions: { messageStatus: current.status },
       },
     );
   }
   const envelope = current.hasBlobs ? await loadDeadLetter(id, services.messages) : undefined;
   if (!envelope) {
     throw new ProblemError("conflict", `Message ${id} can no longer be retried: its content was not kept.`, {
-      extensions: { status: current.status },
+      extensions: { messageStatus: current.status },
     });
   }
   let raced = false;

@@ -24,13 +24,30 @@ export interface FieldError {
   message: string;
 }
 
-export interface ProblemBody {
+/**
+ * Members a problem may carry beside RFC 9457's. None of them shares a name with a standard member: `status`
+ * is always the HTTP status code (RFC 9457 §3.1.4, https://www.rfc-editor.org/rfc/rfc9457#section-3.1.4), so
+ * a message's own state travels as `messageStatus`.
+ */
+export interface ProblemExtensions {
+  /** The state of the message the request was about, when that state is why it was refused (409). */
+  messageStatus?: string;
+  /** The size limit that was exceeded (413), in bytes. */
+  limitBytes?: number;
+  /** The app setting that raises or changes the limit, e.g. `MAX_MESSAGE_BYTES`. */
+  setting?: string;
+  /** The request field or header the problem is about. */
+  field?: string;
+  /** The message an `Idempotency-Key` already belongs to. */
+  messageId?: string;
+}
+
+export interface ProblemBody extends ProblemExtensions {
   type: string;
   title: string;
   status: number;
   detail: string;
   errors?: FieldError[];
-  [extension: string]: unknown;
 }
 
 export function problemTypeUri(kind: ProblemKind): string {
@@ -42,7 +59,7 @@ export class ProblemError extends Error {
   readonly kind: ProblemKind;
   readonly status: number;
   readonly errors: FieldError[] | undefined;
-  readonly extensions: Record<string, unknown>;
+  readonly extensions: ProblemExtensions;
   readonly headers: Record<string, string>;
 
   constructor(
@@ -50,7 +67,7 @@ export class ProblemError extends Error {
     detail: string,
     options: {
       errors?: FieldError[];
-      extensions?: Record<string, unknown>;
+      extensions?: ProblemExtensions;
       headers?: Record<string, string>;
       cause?: unknown;
     } = {},
@@ -66,12 +83,12 @@ export class ProblemError extends Error {
 
   toBody(): ProblemBody {
     return {
+      ...this.extensions,
       type: problemTypeUri(this.kind),
       title: problemTypes[this.kind].title,
       status: this.status,
       detail: this.message,
       ...(this.errors ? { errors: this.errors } : {}),
-      ...this.extensions,
     };
   }
 }

@@ -51,7 +51,11 @@ describe("cancelling", () => {
     await drainOnce(env);
     const refused = await cancel(id);
     expect(refused.status).toBe(409);
-    expect(refused.json).toMatchObject({ status: "sent" });
+    expect(refused.json).toMatchObject({
+      type: "urn:mailhook:problem:conflict",
+      status: 409,
+      messageStatus: "sent",
+    });
   });
 
   it("answers 404 for another client's message and for nonsense ids", async () => {

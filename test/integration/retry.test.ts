@@ -60,6 +60,7 @@ describe("dead letters", () => {
       params: { id },
     });
     expect(again.status).toBe(409);
+    expect(again.json).toMatchObject({ status: 409, messageStatus: "queued" });
 
     await drainOnce(fixed);
     const sent = await call(getMessageRoute, fixed, { headers: bearer(key), params: { id } });
@@ -81,6 +82,7 @@ describe("dead letters", () => {
       params: { id },
     });
     expect(queued.status).toBe(409);
+    expect(queued.json).toMatchObject({ status: 409, messageStatus: "queued" });
     const stranger = await call(retryMessageRoute, broken, {
       method: "POST",
       headers: bearer(other.key),

@@ -34,6 +34,12 @@ export async function call(route: Route, composed: Pick<Composed, "services">, o
   };
   const response = await handle(route, request, composed.services, silentLogger);
   const json = response.body ? (JSON.parse(response.body) as Record<string, unknown>) : undefined;
+  // RFC 9457 §3.1.4: a problem's `status` is the HTTP status code; every in-process call holds it to that.
+  if (
+    response.headers["Content-Type"]?.startsWith("application/problem+json") &&
+    json?.status !== response.status
+  )
+    throw new Error(`problem body says status ${String(json?.status)}, the answer is ${response.status}`);
   return { ...response, json };
 }
 

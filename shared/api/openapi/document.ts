@@ -19,12 +19,23 @@ export interface OpenApiDocument extends JsonObject {
 export const problemSchema = z.looseObject({
   type: z.string().describe(`A stable URI per kind of error, e.g. ${problemTypeUri("validation")}.`),
   title: z.string(),
-  status: z.number().int(),
+  status: z
+    .number()
+    .int()
+    .describe("The HTTP status code of this answer (RFC 9457), never a message's state."),
   detail: z.string(),
   errors: z
     .array(z.object({ field: z.string(), message: z.string() }))
     .optional()
     .describe("One entry per invalid field, e.g. to[2] or attachments[0].contentBytes."),
+  messageStatus: z
+    .string()
+    .optional()
+    .describe("The message's state when that state is why the request was refused (409), e.g. sent."),
+  limitBytes: z.number().int().optional().describe("The size limit that was exceeded (413), in bytes."),
+  setting: z.string().optional().describe("The app setting that changes that limit, e.g. MAX_MESSAGE_BYTES."),
+  field: z.string().optional().describe("The request field or header the problem is about."),
+  messageId: z.string().optional().describe("The message an Idempotency-Key already belongs to (409)."),
 });
 
 /** The API's version, as in its paths (`/api/v1/...`). */
