@@ -1,7 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { Readable } from "node:stream";
-import type { ReadableStream } from "node:stream/web";
+import { ReadableStream } from "node:stream/web";
 import {
   type ApiRequest,
   type ApiResponse,
@@ -12,6 +11,7 @@ import {
 } from "../shared/api/http.js";
 import { routeMatcher } from "../shared/api/routeTemplate.js";
 import { ProblemError } from "../shared/domain/problem.js";
+import { type LingeringBody, lingerBound, lingeringBody } from "../shared/intake/lingeringBody.js";
 import type { Logger } from "../shared/log.js";
 
 interface CompiledRoute {
@@ -49,6 +49,7 @@ async function respond(
   const url = new URL(req.url ?? "/", `http://${req.headers.host ?? "127.0.0.1"}`);
   const method = (req.method ?? "GET").toUpperCase();
   let response: ApiResponse;
+  let body: LingeringBody | undefined;
   try {
     const matches = compiled.flatMap((c) => {
       const params = c.match(url.pathname);
@@ -59,9 +60,14 @@ async function respond(
       const headers = new Headers();
       for (let i = 0; i < req.rawHeaders.length; i += 2)
         headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
-      const body =
-        method === "GET" || method === "HEAD" ? null : (Readable.toWeb(req) as ReadableStream<Uint8Array>);
-      const request: ApiRequest = { method, url: url.toString(), headers, params: found.params, body };
+      if (method !== "GET" && method !== "HEAD") body = lingeringBody(requestStream(req));
+      const request: ApiRequest = {
+        method,
+        url: url.toString(),
+        headers,
+        params: found.params,
+        body: body?.stream ?? null,
+      };
       response = await handle(found.route, request, services, log);
     } else if (matches.length > 0) {
       const allow = matches.flatMap((m) => m.route.methods).join(", ");
@@ -75,8 +81,30 @@ async function respond(
     if (!(error instanceof ProblemError)) throw error;
     response = problemResponse(error);
   }
-  // An answer given before the body was read (401, 413...) closes the connection instead of reading the rest.
-  if (!req.complete) response.headers.Connection = "close";
-  res.writeHead(response.status, response.headers);
-  res.end(response.body);
+  if (req.complete || body?.ended) {
+    res.writeHead(response.status, response.headers);
+    res.end(response.body);
+    return;
+  }
+  // Answered before the body was read (401, 413...): the answer goes out now, then the rest of the body is
+  // read and dropped (bounded) before the connection closes, so the client can finish sending and read it.
+  const payload = Buffer.from(response.body ?? "");
+  res.writeHead(response.status, {
+    ...response.headers,
+    "Content-Length": String(payload.length),
+    Connection: "close",
+  });
+  res.write(payload);
+  const rest = body ?? lingeringBody(requestStream(req));
+  await rest.discardRest(lingerBound(services.config.limits.messageBytes));
+  // Past the bound the request stream was cancelled, which already closed the socket.
+  if (res.socket && !res.socket.destroyed) res.end();
+}
+
+/**
+ * The request body as a web stream read only on demand; cancelling it destroys the request. Not
+ * Readable.toWeb: on Node 20 it can close its controller twice after a cancel, an uncaught ERR_INVALID_STATE.
+ */
+function requestStream(req: IncomingMessage): ReadableStream<Uint8Array> {
+  return ReadableStream.from<Uint8Array>(req);
 }

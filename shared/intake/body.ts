@@ -4,15 +4,24 @@ import type { ReadableStream } from "node:stream/web";
 import { ProblemError } from "../domain/problem.js";
 
 /**
+ * How much a request may carry: `messageBytes` is the message limit (`MAX_MESSAGE_BYTES`), `bodyBytes` the
+ * largest body that can hold such a message once encoded (base64 and form fields included).
+ */
+export interface BodyLimits {
+  bodyBytes: number;
+  messageBytes: number;
+}
+
+/**
  * The one way intake reads a request body, whatever its content type (JSON, multipart, raw MIME): a stream
- * that fails with 413 as soon as more than `limitBytes` have arrived, so nothing past the limit is read or
- * stored. An error of the source (the client went away) reaches the reader too.
+ * that fails with 413 as soon as more than `limits.bodyBytes` have arrived, so nothing past the limit is read
+ * or stored. An error of the source (the client went away) reaches the reader too.
  *
  * It pulls from the web stream's own reader and cancels it once: `Readable.fromWeb` reads ahead, and
- * destroying it while Node's `Readable.toWeb` adapter (the local host's request body) still delivers
- * data throws "Controller is already closed" outside any handler, which would stop the process.
+ * destroying it while Node's `Readable.toWeb` adapter still delivers data throws "Controller is already
+ * closed" outside any handler, which would stop the process.
  */
-export function limitedBody(body: ReadableStream<Uint8Array> | null, limitBytes: number): Readable {
+export function limitedBody(body: ReadableStream<Uint8Array> | null, limits: BodyLimits): Readable {
   if (!body) return Readable.from([]);
   const reader = body.getReader();
   let bytes = 0;
@@ -25,8 +34,8 @@ export function limitedBody(body: ReadableStream<Uint8Array> | null, limitBytes:
           return;
         }
         bytes += value.byteLength;
-        if (bytes > limitBytes) {
-          this.destroy(bodyTooLarge(limitBytes));
+        if (bytes > limits.bodyBytes) {
+          this.destroy(messageTooLarge(limits.messageBytes));
           return;
         }
         this.push(Buffer.from(value.buffer, value.byteOffset, value.byteLength));
@@ -43,10 +52,17 @@ export function limitedBody(body: ReadableStream<Uint8Array> | null, limitBytes:
   });
 }
 
-export function bodyTooLarge(limitBytes: number): ProblemError {
-  return new ProblemError("tooLarge", `The request body is larger than ${limitBytes} bytes.`, {
-    extensions: { limitBytes },
-  });
+/**
+ * The one answer for a message over the size limit, whichever check found it (a declared Content-Length, a
+ * body still arriving, streamed files, decoded attachments): the limit in bytes and the setting that raises it.
+ */
+export function messageTooLarge(messageBytes: number): ProblemError {
+  const mib = Math.round((messageBytes / 1024 / 1024) * 10) / 10;
+  return new ProblemError(
+    "tooLarge",
+    `The message is larger than the limit of ${messageBytes} bytes (${mib} MiB); the MAX_MESSAGE_BYTES setting raises it.`,
+    { extensions: { limitBytes: messageBytes, setting: "MAX_MESSAGE_BYTES" } },
+  );
 }
 
 /** Passes bytes through while counting and hashing them; `onBytes` may throw to stop the stream. */

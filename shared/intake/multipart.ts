@@ -4,14 +4,7 @@ import busboy from "busboy";
 import { type StoredAttachment, sanitizeFileName } from "../domain/message.js";
 import { ProblemError } from "../domain/problem.js";
 import type { MessageStore } from "../storage/ports.js";
-import { ByteMeter, limitedBody } from "./body.js";
-
-export interface MultipartLimits {
-  /** The whole request body, form overhead included. */
-  bodyBytes: number;
-  /** Attachment bytes of one message. */
-  messageBytes: number;
-}
+import { type BodyLimits, ByteMeter, limitedBody, messageTooLarge } from "./body.js";
 
 export interface MultipartMessage {
   fields: Map<string, string[]>;
@@ -30,7 +23,7 @@ export async function readMultipart(
   contentType: string,
   id: string,
   store: MessageStore,
-  limits: MultipartLimits,
+  limits: BodyLimits,
 ): Promise<MultipartMessage> {
   let parser: busboy.Busboy;
   try {
@@ -50,13 +43,7 @@ export async function readMultipart(
   const countAttachmentBytes = (count: number) => {
     attachmentBytes += count;
     if (attachmentBytes > limits.messageBytes) {
-      throw new ProblemError(
-        "tooLarge",
-        `Attachments exceed the message size limit of ${limits.messageBytes} bytes.`,
-        {
-          extensions: { limitBytes: limits.messageBytes },
-        },
-      );
+      throw messageTooLarge(limits.messageBytes);
     }
   };
 
@@ -114,7 +101,7 @@ export async function readMultipart(
     parser.on("close", resolve);
   });
 
-  const source = limitedBody(body, limits.bodyBytes);
+  const source = limitedBody(body, limits);
   const streamed = pipeline(source, parser);
 
   try {

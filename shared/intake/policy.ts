@@ -4,6 +4,7 @@ import type { Client } from "../domain/client.js";
 import { recipientsOf, type StoredMessage } from "../domain/message.js";
 import { invalidField, ProblemError } from "../domain/problem.js";
 import { urlProblem } from "../webhooks/destination.js";
+import { messageTooLarge } from "./body.js";
 
 /**
  * Microsoft Graph takes only `x-` names in internetMessageHeaders
@@ -71,13 +72,7 @@ export function enforcePolicy(message: StoredMessage, client: Client, config: Co
     Buffer.byteLength(message.text ?? "") +
     Buffer.byteLength(message.html ?? "");
   if (size > config.limits.messageBytes) {
-    throw new ProblemError(
-      "tooLarge",
-      `The message is ${size} bytes; at most ${config.limits.messageBytes}.`,
-      {
-        extensions: { limitBytes: config.limits.messageBytes },
-      },
-    );
+    throw messageTooLarge(config.limits.messageBytes);
   }
   if (message.callbackUrl) {
     if (!client.callbackSecret) {

@@ -15,7 +15,7 @@ import {
 import { invalidField, ProblemError } from "../domain/problem.js";
 import { validate } from "../domain/validate.js";
 import type { MessageStore } from "../storage/ports.js";
-import { limitedBody } from "./body.js";
+import { type BodyLimits, limitedBody } from "./body.js";
 import { messageFieldsFromForm } from "./form.js";
 import { readMultipart } from "./multipart.js";
 
@@ -25,9 +25,13 @@ export interface IncomingMessage {
   inlineBytes: Map<number, Buffer>;
 }
 
-/** The largest body accepted: the message limit in base64 (JSON and MIME carry bytes that way) plus 1 MiB of fields. */
-export function bodyLimitBytes(config: Config): number {
-  return Math.ceil((config.limits.messageBytes * 4) / 3) + 1024 * 1024;
+/**
+ * The largest body accepted: the message limit in base64 (JSON and MIME carry bytes that way) plus 1 MiB of
+ * fields; and the message limit itself, which every 413 names.
+ */
+export function bodyLimits(config: Config): BodyLimits {
+  const messageBytes = config.limits.messageBytes;
+  return { bodyBytes: Math.ceil((messageBytes * 4) / 3) + 1024 * 1024, messageBytes };
 }
 
 /**
@@ -44,7 +48,7 @@ export async function readMessage(
 ): Promise<IncomingMessage> {
   const mediaType = contentType.split(";")[0]?.trim().toLowerCase();
   if (mediaType === "application/json") {
-    const bytes = await buffer(limitedBody(body, bodyLimitBytes(config)));
+    const bytes = await buffer(limitedBody(body, bodyLimits(config)));
     const json = validate(jsonMessageSchema, parseJson(bytes));
     const inlineBytes = new Map<number, Buffer>();
     const attachments = json.attachments.map((a, index): StoredAttachment => {
@@ -61,10 +65,7 @@ export async function readMessage(
     return { message: normalize(id, client, json, attachments), inlineBytes };
   }
   if (mediaType === "multipart/form-data") {
-    const form = await readMultipart(body, contentType, id, store, {
-      bodyBytes: bodyLimitBytes(config),
-      messageBytes: config.limits.messageBytes,
-    });
+    const form = await readMultipart(body, contentType, id, store, bodyLimits(config));
     const fields = validate(messageFieldsSchema, messageFieldsFromForm(form.fields));
     return { message: normalize(id, client, fields, form.attachments), inlineBytes: new Map() };
   }

@@ -158,7 +158,7 @@ describe("JSON body", () => {
       body,
     });
     expectProblem(response, 413, "tooLarge");
-    expect(response.json?.limitBytes).toBeGreaterThan(maxMessageBytes);
+    expect(response.json).toMatchObject({ limitBytes: maxMessageBytes, setting: "MAX_MESSAGE_BYTES" });
     expect(pulled()).toBeLessThan(50);
   });
 
@@ -167,6 +167,39 @@ describe("JSON body", () => {
     const response = await json({ ...valid, attachments: [{ name: "big.bin", contentBytes: big }] });
     expectProblem(response, 413, "tooLarge");
     expect(response.json?.limitBytes).toBe(maxMessageBytes);
+  });
+
+  it("gives one 413 text whichever check finds the message too large", async () => {
+    const declared = await call(submitMessageRoute, env, {
+      headers: bearer(key, {
+        "content-type": "application/json",
+        "content-length": String(10 * maxMessageBytes),
+      }),
+      body: "{}",
+    });
+    const streamed = await call(submitMessageRoute, env, {
+      headers: bearer(key, { "content-type": "application/json" }),
+      body: countedBody().body,
+    });
+    const decoded = await json({
+      ...valid,
+      attachments: [{ name: "big.bin", contentBytes: Buffer.alloc(maxMessageBytes + 1).toString("base64") }],
+    });
+    const files = await call(submitMessageRoute, env, {
+      headers: bearer(key, { "content-type": "multipart/form-data; boundary=b9" }),
+      body: multipartBody("b9", [
+        { name: "to", value: "alice@contoso.com" },
+        { name: "subject", value: "Scan" },
+        { name: "file", value: Buffer.alloc(maxMessageBytes + 1), filename: "scan.pdf" },
+      ]),
+    });
+    const details = [declared, streamed, decoded, files].map((r) => [r.status, r.json?.detail]);
+    expect(details).toEqual(
+      Array(4).fill([
+        413,
+        "The message is larger than the limit of 200000 bytes (0.2 MiB); the MAX_MESSAGE_BYTES setting raises it.",
+      ]),
+    );
   });
 });
 

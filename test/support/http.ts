@@ -1,5 +1,5 @@
 import { Readable } from "node:stream";
-import type { ReadableStream } from "node:stream/web";
+import { ReadableStream } from "node:stream/web";
 import { TableClient } from "@azure/data-tables";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { QueueServiceClient } from "@azure/storage-queue";
@@ -19,12 +19,14 @@ export interface CallOptions {
 
 /** Calls one route in process, as the Functions host or the local host would, and parses the answer. */
 export async function call(route: Route, composed: Pick<Composed, "services">, options: CallOptions = {}) {
+  // ReadableStream.from, not Readable.toWeb: Node 20's toWeb can close its controller twice when the handler
+  // cancels half way (ERR_INVALID_STATE as an uncaught error).
   const body =
     options.body === undefined
       ? null
-      : (Readable.toWeb(
-          options.body instanceof Readable ? options.body : Readable.from([Buffer.from(options.body)]),
-        ) as ReadableStream<Uint8Array>);
+      : ReadableStream.from<Uint8Array>(
+          options.body instanceof Readable ? options.body : [Buffer.from(options.body)],
+        );
   const request: ApiRequest = {
     method: options.method ?? route.methods[0] ?? "GET",
     url: `http://127.0.0.1:7071${options.path ?? `/api/${route.route}`}`,

@@ -2,15 +2,16 @@ import { z } from "zod";
 import { submitMessage } from "../../app/submitMessage.js";
 import { jsonMessageSchema, messageFieldsSchema } from "../../domain/message.js";
 import { invalidField } from "../../domain/problem.js";
-import { bodyTooLarge } from "../../intake/body.js";
-import { bodyLimitBytes } from "../../intake/readMessage.js";
+import { messageTooLarge } from "../../intake/body.js";
+import { bodyLimits } from "../../intake/readMessage.js";
 import { type Handler, jsonResponse, type Route } from "../http.js";
 
 /** `POST /api/v1/messages`: the message use case behind HTTP; answers 202 with the status URL. */
 const handler: Handler = async (request, { services, log, client }) => {
-  const limit = bodyLimitBytes(services.config);
+  const limits = bodyLimits(services.config);
   // Refuse a declared oversize body before reading a byte of it.
-  if (Number(request.headers.get("content-length") ?? 0) > limit) throw bodyTooLarge(limit);
+  if (Number(request.headers.get("content-length") ?? 0) > limits.bodyBytes)
+    throw messageTooLarge(limits.messageBytes);
   const accepted = await submitMessage(
     {
       client,

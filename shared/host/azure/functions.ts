@@ -1,9 +1,9 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from "@azure/functions";
-import { handle } from "../../api/http.js";
 import { routeNamed } from "../../api/routes.js";
 import { jsonLogger, type Logger } from "../../log.js";
 import { defaultStorageNames } from "../../storage/azure/account.js";
 import { functionNamed, queueFunctions, timerFunctions } from "../functions.js";
+import { answerHttp } from "./httpInvocation.js";
 import { runtime } from "./runtime.js";
 
 // Stream request bodies: uploads go to Blob storage without being held in memory.
@@ -23,7 +23,7 @@ export function registerHttpFunction(name: string): void {
     authLevel: "anonymous",
     handler: async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
       const { services } = await runtime();
-      return handle(
+      return answerHttp(
         route,
         {
           method: request.method,
