@@ -64,15 +64,15 @@ export const addressSchema = z.string().superRefine((value, ctx) => {
 
 const displayNameSchema = z
   .string()
-  .max(256, "display name is longer than 256 characters")
-  .refine(
-    (name) => !controlCharacters.test(name),
-    "display name must not contain CR, LF or control characters",
-  );
+  .max(256, "is longer than 256 characters")
+  .refine((name) => !controlCharacters.test(name), "must not contain CR, LF or control characters");
 
 /** A recipient in any of the accepted shapes, normalized to a validated `Mailbox`. */
 export const mailboxSchema = z
-  .union([z.string().transform(parseMailbox), z.object({ address: z.string(), name: z.string().optional() })])
+  .union(
+    [z.string().transform(parseMailbox), z.object({ address: z.string(), name: z.string().optional() })],
+    'must be an address: "a@b", "Name <a@b>" or {"address": "a@b", "name": "Name"}',
+  )
   .pipe(z.object({ address: addressSchema, name: displayNameSchema.optional() }))
   .transform((mailbox): Mailbox => {
     const address = normalizeAddress(mailbox.address);

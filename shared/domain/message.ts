@@ -4,18 +4,22 @@ import { type Mailbox, mailboxSchema, trimSpaces } from "./address.js";
 const controlCharacters = /[\u0000-\u001f\u007f]/;
 const lineBreaks = /[\r\n\u0000]/;
 
-const headerSafe = (what: string, max: number) =>
+// Messages read after the field's name: "subject: must not contain CR, LF or NUL".
+const headerSafe = (max: number) =>
   z
     .string()
-    .max(max, `${what} is longer than ${max} characters`)
-    .refine((value) => !lineBreaks.test(value), `${what} must not contain CR, LF or NUL`);
+    .max(max, `is longer than ${max} characters`)
+    .refine((value) => !lineBreaks.test(value), "must not contain CR, LF or NUL");
 
 /** A list of recipients: an array, or one string with addresses separated by ',' or ';' (Power Automate's habit). */
 const mailboxList = z
-  .union([
-    z.array(z.unknown()),
-    z.string().transform((list) => list.split(/[,;]/).map(trimSpaces).filter(Boolean)),
-  ])
+  .union(
+    [
+      z.array(z.unknown()),
+      z.string().transform((list) => list.split(/[,;]/).map(trimSpaces).filter(Boolean)),
+    ],
+    'must be a list of addresses, or one string of addresses separated by "," or ";"',
+  )
   .pipe(z.array(mailboxSchema));
 
 const base64 = z
@@ -40,6 +44,18 @@ export function sanitizeFileName(name: string, fallback: string): string {
   return clean.slice(0, 255) || fallback;
 }
 
+const example = "2026-05-01T09:30:00Z (UTC) or 2026-05-01T11:30:00+02:00";
+
+/** Why a `sendAt` is refused, in words: a time without an offset could be any time zone's. */
+function sendAtProblem(input: unknown): string {
+  if (typeof input !== "string")
+    return `must be a string: an ISO 8601 time with a UTC offset, e.g. ${example}`;
+  if (/^\d{4}-\d\d-\d\d$/.test(input)) return `needs a time of day and a UTC offset, e.g. ${example}`;
+  if (/^\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?$/.test(input))
+    return `needs a UTC offset (Z or ±hh:mm): without one the time could be in any time zone; e.g. ${example}`;
+  return `must be an ISO 8601 time with a UTC offset, e.g. ${example}`;
+}
+
 /** Power Automate hands file content around as `{"$content-type", "$content"}`. */
 const powerAutomateFile = z.object({ "$content-type": contentType.optional(), $content: base64 });
 
@@ -47,7 +63,10 @@ const jsonAttachment = z
   .object({
     name: z.string().max(1024),
     contentType: contentType.optional(),
-    contentBytes: z.union([base64, powerAutomateFile]),
+    contentBytes: z.union([base64, powerAutomateFile], {
+      error: (issue) =>
+        `${issue.input === undefined ? "is required:" : "must be"} the file's bytes in base64, or a Power Automate file object {"$content-type", "$content"}`,
+    }),
   })
   .transform((a) =>
     typeof a.contentBytes === "string"
@@ -65,26 +84,29 @@ const baseFields = z.strictObject({
   cc: mailboxList.default([]),
   bcc: mailboxList.default([]),
   replyTo: mailboxList.default([]),
-  subject: headerSafe("subject", 998),
+  subject: headerSafe(998),
   text: z.string().optional(),
   html: z.string().optional(),
   headers: z
     .record(
       z
         .string()
-        .regex(/^X-[A-Za-z0-9-]{1,76}$/i, "custom header names must start with X- (letters, digits, '-')"),
-      headerSafe("header value", 998),
+        .regex(
+          /^X-[A-Za-z0-9-]{1,76}$/i,
+          "a custom header name must start with X-, then letters, digits or '-' (78 characters at most)",
+        ),
+      headerSafe(998),
     )
-    .refine((headers) => Object.keys(headers).length <= 10, "at most 10 custom headers")
+    .refine((headers) => Object.keys(headers).length <= 10, "may hold at most 10 custom headers")
     .default({}),
   importance: z.enum(["low", "normal", "high"]).optional(),
-  sendAt: z.iso.datetime({ offset: true }).optional(),
+  sendAt: z.iso.datetime({ offset: true, error: (issue) => sendAtProblem(issue.input) }).optional(),
   saveToSentItems: z.boolean().optional(),
   /** This message's delivery webhook (https), instead of the client's. */
   callbackUrl: z.url().max(2048).optional(),
   metadata: z
-    .record(z.string().max(64), z.string().max(256))
-    .refine((m) => Object.keys(m).length <= 20, "at most 20 metadata entries")
+    .record(z.string().max(64, "metadata keys are at most 64 characters"), z.string().max(256))
+    .refine((m) => Object.keys(m).length <= 20, "may hold at most 20 entries")
     .optional(),
 });
 
@@ -98,7 +120,7 @@ export type MessageFields = z.infer<typeof messageFieldsSchema>;
 
 /** The v1 JSON body of `POST /api/v1/messages`. */
 export const jsonMessageSchema = baseFields
-  .extend({ attachments: z.array(jsonAttachment).max(100, "at most 100 attachments").default([]) })
+  .extend({ attachments: z.array(jsonAttachment).max(100, "may hold at most 100 attachments").default([]) })
   .refine(hasRecipient, recipientRule);
 
 export type JsonMessage = z.infer<typeof jsonMessageSchema>;

@@ -124,7 +124,7 @@ describe("JSON body", () => {
       { ...valid, attachments: [{ name: "a.pdf", contentBytes: "not base64!!" }] },
       "attachments[0].contentBytes",
     ],
-    ["an unknown field", { ...valid, bc: ["oops@contoso.com"] }, "body"],
+    ["an unknown field", { ...valid, bc: ["oops@contoso.com"] }, "bc"],
   ])("answers 422 naming the field for %s", async (_case, body, field) => {
     const response = await json(body);
     expectProblem(response, 422, "validation");
