@@ -21,6 +21,11 @@ export function apiKeyFrom(headers: Headers): string | undefined {
   return undefined;
 }
 
+/** The same text for a missing and an unknown key, naming each way `apiKeyFrom` reads one. */
+export const unauthorizedDetail =
+  "A valid API key is needed. Send it in one of three ways: 'Authorization: Bearer <key>', " +
+  "'x-api-key: <key>', or HTTP Basic with any user name and the key as the password.";
+
 /** The configured callers, looked up by the SHA-256 of their key. */
 export class ClientRegistry {
   private readonly hashes: { client: Client; hash: Buffer }[];
@@ -58,13 +63,9 @@ export class ClientRegistry {
           headers: { "Retry-After": String(seconds) },
         });
       }
-      throw new ProblemError(
-        "unauthorized",
-        "Send an API key as 'Authorization: Bearer <key>' or 'x-api-key'.",
-        {
-          headers: { "WWW-Authenticate": 'Bearer realm="mailhook", Basic realm="mailhook"' },
-        },
-      );
+      throw new ProblemError("unauthorized", unauthorizedDetail, {
+        headers: { "WWW-Authenticate": 'Bearer realm="mailhook", Basic realm="mailhook"' },
+      });
     }
     return client;
   }

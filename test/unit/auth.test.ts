@@ -47,6 +47,28 @@ describe("API keys", () => {
     expect(problem({ authorization: "Bearer nope" })).toBe(problem({}));
     expect(problem({})).toContain('"status":401');
   });
+
+  it("names all three ways to send a key, and each of them works", () => {
+    const detail = (() => {
+      try {
+        registry.authenticate(new Headers());
+      } catch (error) {
+        return error instanceof ProblemError ? error.message : "";
+      }
+      return "";
+    })();
+    expect(detail).toBe(
+      "A valid API key is needed. Send it in one of three ways: 'Authorization: Bearer <key>', " +
+        "'x-api-key: <key>', or HTTP Basic with any user name and the key as the password.",
+    );
+    const basic = `Basic ${Buffer.from("scanner-7:key-two").toString("base64")}`;
+    const ways: Record<string, string>[] = [
+      { authorization: "Bearer key-two" },
+      { "x-api-key": "key-two" },
+      { authorization: basic },
+    ];
+    for (const headers of ways) expect(registry.authenticate(new Headers(headers)).id).toBe("billing");
+  });
 });
 
 describe("failed authentication", () => {
