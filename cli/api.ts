@@ -11,8 +11,7 @@ export interface Endpoint {
 export function endpointFrom(io: CliIo, flags: { url?: string; key?: string }): Endpoint {
   const url = flags.url ?? io.env.MAILHOOK_URL;
   const key = flags.key ?? io.env.MAILHOOK_KEY;
-  if (!url)
-    throw new CliError("Set MAILHOOK_URL (e.g. https://<app>.azurewebsites.net/api) or pass --url.", 2);
+  if (!url) throw new CliError("Set MAILHOOK_URL (e.g. https://<app>.azurewebsites.net) or pass --url.", 2);
   if (!key) throw new CliError("Set MAILHOOK_KEY to your API key or pass --key.", 2);
   let parsed: URL;
   try {
@@ -20,9 +19,20 @@ export function endpointFrom(io: CliIo, flags: { url?: string; key?: string }): 
   } catch {
     throw new CliError(`MAILHOOK_URL ${url} is not a URL.`, 2);
   }
-  // A bare host means the Functions default route prefix.
-  const path = parsed.pathname === "/" ? "/api" : parsed.pathname.replace(/\/+$/, "");
-  return { baseUrl: `${parsed.origin}${path}`, key };
+  return { baseUrl: apiBase(parsed), key };
+}
+
+/**
+ * The API base from whatever a person pastes: the app's address (`https://app.azurewebsites.net`), the API
+ * (`…/api`), or the version (`…/api/v1`, even `…/api/v1/messages`), with or without a trailing slash. A bare
+ * host means the Functions default route prefix, `api`.
+ */
+export function apiBase(url: URL): string {
+  const path = url.pathname
+    .replace(/\/+$/, "")
+    .replace(/\/v1(\/messages)?$/, "")
+    .replace(/\/+$/, "");
+  return `${url.origin}${path === "" ? "/api" : path}`;
 }
 
 export function authHeaders(endpoint: Endpoint): Record<string, string> {

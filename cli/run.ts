@@ -13,7 +13,8 @@ export const usage = `mailhook: send email through a mailhook deployment, and ch
   mailhook doctor [--env-file .azure/<env>/.env] [--domain contoso.com ...] [--dns-server 1.1.1.1[:53]]
                   [--static-ip 203.0.113.7] [--egress-ip 203.0.113.7] [--timeout-ms 5000]
 
-send, status and quota read MAILHOOK_URL (e.g. https://<app>.azurewebsites.net/api) and MAILHOOK_KEY.
+send, status and quota read MAILHOOK_URL (the app, e.g. https://<app>.azurewebsites.net, with or without
+/api or /api/v1; npm start prints the local one) and MAILHOOK_KEY.
 doctor reads the app settings (MAILHOOK_CLIENTS, SMTP_HOST, ...) from the environment, or from an azd
 environment file (--env-file), whose MAILHOOK_URL and STATIC_OUTBOUND_IP it checks too.
 `;

@@ -1,3 +1,4 @@
+import { apiBase } from "../api.js";
 import { type CheckResult, fail, pass } from "./result.js";
 
 /**
@@ -6,7 +7,20 @@ import { type CheckResult, fail, pass } from "./result.js";
  * resolved yet (the app then sees "@Microsoft.KeyVault(...)" and its configuration check names the setting).
  */
 export async function checkDeployedApp(baseUrl: string, timeoutMs: number): Promise<CheckResult[]> {
-  const url = `${baseUrl.replace(/\/+$/, "")}/health`;
+  let base: string;
+  try {
+    // The same reading of MAILHOOK_URL as send and status: the app's address, with or without /api or /api/v1.
+    base = apiBase(new URL(baseUrl));
+  } catch {
+    return [
+      fail(
+        "app",
+        `MAILHOOK_URL ${baseUrl} is not a URL`,
+        "Set it to the MAILHOOK_URL output of `azd provision`.",
+      ),
+    ];
+  }
+  const url = `${base}/health`;
   const name = `app ${url}`;
   let response: Response;
   try {
@@ -36,7 +50,7 @@ export async function checkDeployedApp(baseUrl: string, timeoutMs: number): Prom
     fail(
       name,
       `${response.status}: not a mailhook deployment`,
-      "MAILHOOK_URL must end in /api (the MAILHOOK_URL output of `azd provision`); check that `azd deploy` finished.",
+      "MAILHOOK_URL must be the app's address (the MAILHOOK_URL output of `azd provision`); check that `azd deploy` finished.",
     ),
   ];
 }

@@ -206,6 +206,23 @@ describe("mailhook send, status", () => {
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain("HTTP 404");
   });
+
+  it("finds the API whether MAILHOOK_URL ends at the host, /api or /api/v1", async () => {
+    const sent = await cli(["send", "--to", "alice@contoso.com", "--subject", "Where", "--text", "x"]);
+    const { id } = JSON.parse(sent.stdout) as { id: string };
+    const root = cliEnv.MAILHOOK_URL!.replace(/\/api$/, "");
+    for (const url of [root, `${root}/`, `${root}/api/`, `${root}/api/v1`, `${root}/api/v1/`]) {
+      const status = await cli(["status", id], { ...cliEnv, MAILHOOK_URL: url });
+      expect(status.stderr, url).toBe("");
+      expect(JSON.parse(status.stdout), url).toMatchObject({ id });
+    }
+  });
+
+  it("answers 404 for a message that does not exist", async () => {
+    const missing = await cli(["status", "00000000-0000-0000-0000-000000000000"]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain("HTTP 404");
+  });
 });
 
 describe("mailhook quota", () => {

@@ -409,6 +409,16 @@ describe("mailhook doctor after deploying", () => {
     expect(usage.code).toBe(2);
   });
 
+  it("reads MAILHOOK_URL as send and status do: with or without /api", async () => {
+    const base = await app(200);
+    for (const url of [base.replace(/\/api$/, ""), `${base}/v1/`]) {
+      const { stdout } = await doctor({ MAILHOOK_URL: url });
+      expect(stdout, url).toMatch(
+        /PASS {2}app http:\/\/127\.0\.0\.1:\d+\/api\/health: 200: the app started with its settings/,
+      );
+    }
+  });
+
   it("says the app could not start when /health fails, and points at the Key Vault references", async () => {
     const { client } = testClient({ senders: ["scanner@contoso.com"], transport: "smtp" });
     const { code, stdout } = await doctor({
