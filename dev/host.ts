@@ -3,7 +3,7 @@ import { routes } from "../shared/api/routes.js";
 import { ConfigError, loadConfig } from "../shared/config.js";
 import { composeServices } from "../shared/host/compose.js";
 import { queueFunctions, timerFunctions } from "../shared/host/functions.js";
-import { jsonLogger } from "../shared/log.js";
+import { jsonLogger, textLogger } from "../shared/log.js";
 import { readHostSettings } from "./hostSettings.js";
 import { serveRoutes } from "./httpServer.js";
 import { LocalQueueTrigger } from "./queueTrigger.js";
@@ -14,10 +14,12 @@ import { loadLocalSettings, projectRoot } from "./settings.js";
  * the same app settings (environment variables). `dev/start.ts` starts it with Azurite and the SMTP sink.
  */
 async function main(): Promise<void> {
-  const log = jsonLogger((level, line) =>
-    (level === "info" ? process.stdout : process.stderr).write(`${line}\n`),
-  );
   const local = loadLocalSettings(process.env);
+  const write = (level: "info" | "warn" | "error", line: string) =>
+    (level === "info" ? process.stdout : process.stderr).write(`${line}\n`);
+  // Short lines for a person at a terminal; JSON for a pipe, a file or MAILHOOK_LOG=json (as in Azure).
+  const format = local.MAILHOOK_LOG ?? (process.stdout.isTTY ? "text" : "json");
+  const log = format === "text" ? textLogger(write) : jsonLogger(write);
   const config = loadConfig(process.env);
   const host = readHostSettings(join(projectRoot(), "host.json"));
   const composed = await composeServices(config);

@@ -40,7 +40,6 @@ export async function startLocalHost(
     output += chunk;
   });
   const banner = await new Promise<{ url: string; devKey: string }>((resolve, reject) => {
-    let url = "";
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
       reject(new Error(`local host did not start:\n${output}`));
@@ -50,15 +49,15 @@ export async function startLocalHost(
       reject(new Error(`local host exited with code ${code}:\n${output}`));
     };
     child.once("exit", onExit);
+    // The banner's `export MAILHOOK_URL=… MAILHOOK_KEY=…` line, made for the CLI, holds both.
     createInterface({ input: child.stdout! }).on("line", (line) => {
       output += `${line}\n`;
-      const urlMatch = /^\s+url\s+(http:\/\/\S+)\/api\/v1\/messages/.exec(line);
-      if (urlMatch?.[1]) url = urlMatch[1];
-      const keyMatch = /^\s+API key\s+(\S+)/.exec(line);
-      if (keyMatch?.[1] && url) {
+      const exported = /^\s+export MAILHOOK_URL=(http:\/\/\S+) MAILHOOK_KEY=(\S+)$/.exec(line);
+      if (exported?.[1] && exported[2]) {
         clearTimeout(timer);
         child.off("exit", onExit);
-        resolve({ url, devKey: keyMatch[1] });
+        // Without a development client the key is a placeholder.
+        resolve({ url: exported[1], devKey: exported[2].startsWith("<") ? "" : exported[2] });
       }
     });
   });

@@ -3,11 +3,15 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
 
-/** Settings of the local host only (docs/configuration.md): PORT, MAILHOOK_DATA_DIR, MAILHOOK_DEV_KEY. */
+/**
+ * Settings of the local host only (docs/configuration.md): PORT, MAILHOOK_DATA_DIR, MAILHOOK_DEV_KEY, and
+ * MAILHOOK_LOG (`json` or `text`; unset, the log is text on a terminal and JSON otherwise).
+ */
 const localSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(7071),
   MAILHOOK_DATA_DIR: z.string().min(1).default(".mailhook"),
   MAILHOOK_DEV_KEY: z.string().min(16, "must be at least 16 characters").optional(),
+  MAILHOOK_LOG: z.enum(["json", "text"], "must be json or text").optional(),
 });
 
 export function loadLocalSettings(env: Record<string, string | undefined>) {

@@ -9,6 +9,9 @@ import { loadLocalSettings } from "./settings.js";
 import { type SmtpSink, startSmtpSink } from "./smtpSink.js";
 import { ensureLocalCertificate } from "./tls.js";
 
+/** The development client's default sender (it may send as any address). */
+const devSender = "dev@mailhook.local";
+
 /**
  * `npm start`: the local environment (Azurite and an SMTP sink standing in for Azure Storage and Microsoft 365)
  * plus the local Functions host, configured through the same app settings it reads in Azure.
@@ -62,11 +65,16 @@ async function main(): Promise<void> {
         id: "dev",
         keySha256: sha256Hex(devKey),
         senders: ["*"],
-        defaultSender: "dev@mailhook.local",
+        defaultSender: devSender,
         transport: "smtp",
       });
       env.MAILHOOK_CLIENTS = JSON.stringify(clients);
-      lines.push(`  API key   ${devKey}  (client "dev": any sender, default dev@mailhook.local)`);
+      lines.push(
+        `  API key   ${devKey}`,
+        `  client    "dev": sends as ${devSender} unless a message gives another "from" (any sender allowed)`,
+      );
+    } else {
+      lines.push("  clients   yours, from MAILHOOK_CLIENTS (set MAILHOOK_DEV_KEY to add the dev client too)");
     }
 
     const host = fork(fileURLToPath(new URL("./host.js", import.meta.url)), [], { env, stdio: "inherit" });
@@ -89,6 +97,9 @@ async function main(): Promise<void> {
         "mailhook is running",
         `  url       ${url}/api/v1/messages`,
         ...lines,
+        "",
+        "For the mailhook command (npx mailhook send, status, quota), in another shell:",
+        `  export MAILHOOK_URL=${url} MAILHOOK_KEY=${devKey ?? "<your-client-key>"}`,
         "",
         "Send a scan:",
         `  curl -H "Authorization: Bearer ${devKey ?? "<key>"}" -F to=alice@contoso.com -F subject=Scan \\`,

@@ -98,7 +98,7 @@ async function reserveSlot(
       deps.log.info("message deferred by pacing", {
         messageId: envelope.id,
         reason: decision.reason,
-        until: decision.until,
+        until: new Date(decision.until).toISOString(),
       });
       return undefined;
     }

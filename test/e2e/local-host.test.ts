@@ -3,6 +3,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { simpleParser } from "mailparser";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "../../cli/run.js";
 import { type LocalHost, startLocalHost, waitForStatus } from "../support/localHost.js";
 
 // Runs the built JavaScript (`node dist/dev/start.js`, as `npm start` does): ESM import mistakes show only there.
@@ -74,6 +75,13 @@ describe("the local host, end to end", () => {
     expect(mail.attachments[0]?.content.equals(csv)).toBe(true);
   });
 
+  it("prints the CLI's export line and names the development client's sender", () => {
+    expect(host.output()).toContain(`  export MAILHOOK_URL=${host.url} MAILHOOK_KEY=${host.devKey}\n`);
+    expect(host.output()).toContain(
+      'client    "dev": sends as dev@mailhook.local unless a message gives another "from"',
+    );
+  });
+
   it("never logs a key, a body or attachment bytes", async () => {
     // The banner prints the development key on purpose; everything after it is the host's JSON log.
     const logLines = host
@@ -94,6 +102,20 @@ describe("the local host, end to end", () => {
     }
   });
 
+  it("lets fetch read the 413 for a 60 MB upload with a Content-Length, every time", async () => {
+    // The host runs in its own process, as under `npm start`: closing early would race the client's writes.
+    const body = Buffer.alloc(60 * 1024 * 1024, 0x20);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const response = await fetch(`${host.url}/api/v1/messages`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${host.devKey}`, "content-type": "application/json" },
+        body,
+      });
+      expect(response.status).toBe(413);
+      expect(((await response.json()) as { setting: string }).setting).toBe("MAX_MESSAGE_BYTES");
+    }
+  });
+
   it("answers problem+json for unknown routes, wrong methods and missing keys", async () => {
     const unknown = await fetch(`${host.url}/api/v1/nothing`);
     expect(unknown.status).toBe(404);
@@ -104,6 +126,60 @@ describe("the local host, end to end", () => {
     expect(noKey.status).toBe(401);
     const health = await fetch(`${host.url}/api/health`);
     expect(health.status).toBe(200);
+  });
+});
+
+describe("the local host with your own clients", () => {
+  it("takes MAILHOOK_CLIENTS from `keys new`, prints the export line for the CLI, and logs short lines", async () => {
+    const cliOutput = async (args: string[], env: Record<string, string>) => {
+      let stdout = "";
+      let stderr = "";
+      const code = await runCli(args, {
+        env,
+        stdout: { write: (text: string) => (stdout += text) },
+        stderr: { write: (text: string) => (stderr += text), isTTY: false },
+      });
+      return { code, stdout, stderr };
+    };
+    const made = await cliOutput(
+      ["keys", "new", "--json", "--client-id", "mine", "--sender", "me@contoso.com", "--transport", "smtp"],
+      {},
+    );
+    const { key, client } = JSON.parse(made.stdout) as { key: string; client: unknown };
+    const mine = await startLocalHost({
+      env: { MAILHOOK_CLIENTS: JSON.stringify([client]), MAILHOOK_DEV_KEY: "", MAILHOOK_LOG: "text" },
+    });
+    try {
+      // No development client beside your own; the banner says so and leaves the key to you.
+      expect(mine.devKey).toBe("");
+      expect(mine.output()).toContain(`  export MAILHOOK_URL=${mine.url} MAILHOOK_KEY=<your-client-key>`);
+      expect(mine.output()).toContain("clients   yours, from MAILHOOK_CLIENTS");
+      const env = { MAILHOOK_URL: mine.url, MAILHOOK_KEY: key };
+      const sent = await cliOutput(
+        ["send", "--to", "alice@contoso.com", "--subject", "Mine", "--text", "Body text"],
+        env,
+      );
+      expect(sent.stderr).toBe("");
+      const { id } = JSON.parse(sent.stdout) as { id: string };
+      await waitForStatus({ url: mine.url, devKey: key }, id, (s) => s === "sent");
+      const mail = await simpleParser(await readFile(join(mine.outboxDir, `${id}.eml`)));
+      expect(mail.from?.text).toBe("me@contoso.com");
+
+      const logLines = mine
+        .output()
+        .split("\n")
+        .filter((line) => /^\d{4}-\d\d-\d\dT/.test(line));
+      expect(logLines.find((line) => line.includes(" message accepted "))).toMatch(
+        new RegExp(
+          `^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z info  ${id} message accepted clientId=mine`,
+        ),
+      );
+      expect(logLines.some((line) => line.startsWith("{"))).toBe(false);
+      const log = logLines.join("\n");
+      for (const secret of [key, "Body text"]) expect(log).not.toContain(secret);
+    } finally {
+      await mine.stop();
+    }
   });
 });
 
