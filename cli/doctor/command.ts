@@ -1,8 +1,10 @@
 import { readFile } from "node:fs/promises";
 import { isIP } from "node:net";
 import { parseArgs } from "node:util";
+import { z } from "zod";
 import { type Config, ConfigError, loadConfig } from "../../shared/config.js";
 import { domainOf } from "../../shared/domain/address.js";
+import { type Client, clientSchema } from "../../shared/domain/client.js";
 import { CliError, type CliIo } from "../io.js";
 import { checkClients, senderDomains } from "./clientChecks.js";
 import { checkDeployedApp } from "./deployedApp.js";
@@ -70,7 +72,8 @@ export async function doctorCommand(args: string[], io: CliIo): Promise<number> 
     );
   }
 
-  const clients = config?.clients ?? [];
+  // With other settings wrong, the clients may still be readable: their domains are worth checking anyway.
+  const clients = config?.clients ?? clientsOf(env.MAILHOOK_CLIENTS);
   const mailboxDomains = (transports: string[]) =>
     new Set(
       clients
@@ -84,7 +87,13 @@ export async function doctorCommand(args: string[], io: CliIo): Promise<number> 
   const domains = values.domain ?? [...mailboxDomains(["graph", "smtp", "direct", "relay"])];
   if (domains.length === 0)
     report([
-      warn("domains", "no sending domain to check", "Pass --domain contoso.com or set MAILHOOK_CLIENTS."),
+      env.MAILHOOK_CLIENTS
+        ? warn(
+            "domains",
+            "MAILHOOK_CLIENTS names no sending domain to check (no readable client sends as a@x or *@x)",
+            "Pass --domain contoso.com to check a domain's MX and SPF.",
+          )
+        : warn("domains", "no sending domain to check", "Pass --domain contoso.com or set MAILHOOK_CLIENTS."),
     ]);
 
   // The NAT gateway's public IP: --static-ip, else the deployment's STATIC_OUTBOUND_IP output.
@@ -138,5 +147,16 @@ async function envFile(path: string): Promise<Record<string, string>> {
       `cannot read --env-file ${path} (${(error as NodeJS.ErrnoException).code ?? error})`,
       2,
     );
+  }
+}
+
+/** The clients of a MAILHOOK_CLIENTS value on their own; none when it is not a readable JSON array of clients. */
+function clientsOf(setting: string | undefined): Client[] {
+  if (!setting) return [];
+  try {
+    const parsed = z.array(clientSchema).safeParse(JSON.parse(setting));
+    return parsed.success ? parsed.data : [];
+  } catch {
+    return [];
   }
 }

@@ -37,6 +37,61 @@ export async function resolveAddress(
   }
 }
 
+/** Microsoft's own mail domain: a resolver that cannot find its MX cannot see public DNS at all. */
+const publicCanary = "outlook.com";
+const seesPublicDns = new WeakMap<Resolver, Promise<boolean>>();
+
+/**
+ * What a failed lookup of `domain` means. ENODATA is an answer (the name exists, without such records), and so
+ * is ENOTFOUND (NXDOMAIN) from a resolver that finds other public names; a refused or silent resolver, or one
+ * that finds no public name at all (a sandbox, a captive network), is "DNS unreachable": nothing was learnt.
+ */
+export async function lookupFailure(
+  resolver: Resolver,
+  error: unknown,
+): Promise<"no records" | "no such domain" | "unreachable"> {
+  const code = codeOf(error);
+  if (code === "ENODATA") return "no records";
+  if (code !== "ENOTFOUND") return "unreachable";
+  let canary = seesPublicDns.get(resolver);
+  if (!canary) {
+    canary = resolver.resolveMx(publicCanary).then(
+      (records) => records.length > 0,
+      () => false,
+    );
+    seesPublicDns.set(resolver, canary);
+  }
+  return (await canary) ? "no such domain" : "unreachable";
+}
+
+/** The result for a lookup that did not give records: unreachable DNS is a warning that nothing was checked. */
+async function failedLookup(
+  resolver: Resolver,
+  error: unknown,
+  name: string,
+  what: string,
+  domain: string,
+  missing: CheckResult,
+): Promise<CheckResult> {
+  const code = codeOf(error);
+  switch (await lookupFailure(resolver, error)) {
+    case "no records":
+      return missing;
+    case "no such domain":
+      return fail(
+        name,
+        `${domain} does not exist in DNS (${code})`,
+        `Check the spelling of ${domain}; a sending domain must be registered and added to Microsoft 365.`,
+      );
+    case "unreachable":
+      return warn(
+        name,
+        `DNS unreachable: looking up the ${what} of ${domain} failed (${code}), so it was not checked`,
+        "Run mailhook doctor where DNS resolves public names, or pass --dns-server 1.1.1.1.",
+      );
+  }
+}
+
 /** MX of a sending domain: Microsoft 365 accepts its mail at `<domain>.mail.protection.outlook.com`. */
 export async function checkMx(
   resolver: Resolver,
@@ -49,7 +104,16 @@ export async function checkMx(
     records = await resolver.resolveMx(domain);
   } catch (error) {
     const fix = `Add the MX record Microsoft 365 admin center > Settings > Domains shows for ${domain}.`;
-    return [fail(name, `no MX record (${codeOf(error)})`, fix)];
+    return [
+      await failedLookup(
+        resolver,
+        error,
+        name,
+        "MX",
+        domain,
+        fail(name, `no MX record (${codeOf(error)})`, fix),
+      ),
+    ];
   }
   const hosts = records.sort((a, b) => a.priority - b.priority).map((r) => r.exchange.toLowerCase());
   const m365 = hosts.find((h) => h.endsWith(m365MxSuffix));
@@ -93,9 +157,12 @@ export async function checkSpf(
   try {
     txt = await resolver.resolveTxt(domain);
   } catch (error) {
-    return [
-      fail(name, `no TXT records (${codeOf(error)})`, `Publish the TXT record "${wanted}" on ${domain}.`),
-    ];
+    const missing = fail(
+      name,
+      `no TXT records (${codeOf(error)})`,
+      `Publish the TXT record "${wanted}" on ${domain}.`,
+    );
+    return [await failedLookup(resolver, error, name, "TXT records", domain, missing)];
   }
   // A TXT record may arrive split into 255-byte strings; SPF joins them without spaces (RFC 7208 3.3).
   const spf = txt.map((parts) => parts.join("")).filter((r) => /^v=spf1(\s|$)/i.test(r));

@@ -1,3 +1,4 @@
+import { createSocket } from "node:dgram";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import { type AddressInfo, createServer as createTcpServer } from "node:net";
@@ -55,6 +56,8 @@ beforeAll(async () => {
       ],
     },
     "fabrikam.com": { mx: [[10, "mx.fabrikam-mail.net"]], txt: [["v=spf1 include:_spf.example.net ~all"]] },
+    // A resolver that sees public DNS finds Microsoft's own MX (the doctor asks when a domain is not found).
+    "outlook.com": { mx: [[5, "outlook-com.olc.protection.outlook.com"]] },
   });
 });
 afterAll(async () => {
@@ -234,7 +237,75 @@ describe("mailhook doctor", () => {
     expect(stdout).toContain("FAIL  smtp port: SMTP_PORT is 465");
     expect(stdout).toContain("FAIL  smtp host: SMTP_HOST is the IP address 40.99.1.2");
     expect(stdout).toMatch(/FAIL {2}settings: SMTP_PORT: 465 \(implicit TLS\) is not supported/);
-    expect(stdout).toMatch(/FAIL {2}mx nowhere\.example: no MX record \(ENOTFOUND\)/);
+    expect(stdout).toContain("FAIL  mx nowhere.example: nowhere.example does not exist in DNS (ENOTFOUND)");
+  });
+
+  it("says DNS unreachable, not 'no MX record', when the resolver refuses or sees no public names", async () => {
+    // A UDP port nobody listens on: the resolver's queries are refused.
+    const closed = createSocket("udp4");
+    await new Promise<void>((resolve) => closed.bind(0, "127.0.0.1", resolve));
+    const refusedPort = (closed.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    // A resolver that answers NXDOMAIN for every name, as a sandbox's or a captive network's does.
+    const blind = await startDnsServer({});
+    try {
+      for (const [server, code] of [
+        [`127.0.0.1:${refusedPort}`, "ECONNREFUSED"],
+        [blind.server, "ENOTFOUND"],
+      ] as const) {
+        // The later --dns-server wins over the suite's own.
+        const { stdout } = await doctor({}, ["--domain", "contoso.com", "--dns-server", server]);
+        expect(stdout).toContain(
+          `WARN  mx contoso.com: DNS unreachable: looking up the MX of contoso.com failed (${code}), so it was not checked`,
+        );
+        expect(stdout).toContain(
+          `WARN  spf contoso.com: DNS unreachable: looking up the TXT records of contoso.com failed (${code})`,
+        );
+        expect(stdout).toContain(
+          "fix: Run mailhook doctor where DNS resolves public names, or pass --dns-server",
+        );
+        expect(stdout).not.toContain("no MX record");
+        expect(stdout).not.toMatch(/FAIL {2}(mx|spf) /);
+      }
+    } finally {
+      await blind.stop();
+    }
+  });
+
+  it("still says 'no MX record' when the domain exists without one", async () => {
+    const zone = await startDnsServer({
+      "contoso.com": { txt: [["v=spf1 include:spf.protection.outlook.com -all"]] },
+      "outlook.com": { mx: [[5, "outlook-com.olc.protection.outlook.com"]] },
+    });
+    try {
+      const { stdout } = await doctor({}, ["--domain", "contoso.com", "--dns-server", zone.server]);
+      expect(stdout).toContain("FAIL  mx contoso.com: no MX record (ENODATA)");
+    } finally {
+      await zone.stop();
+    }
+  });
+
+  it("with MAILHOOK_CLIENTS set, never asks for it", async () => {
+    // A graph client without the Entra settings: the configuration fails, the client's domain is still checked.
+    const { client } = testClient({ senders: ["scanner@contoso.com"], transport: "graph" });
+    const broken = await doctor({ MAILHOOK_CLIENTS: JSON.stringify([client]) });
+    expect(broken.stdout).toMatch(/FAIL {2}settings: .*ENTRA/);
+    expect(broken.stdout).toContain("PASS  mx contoso.com: MX contoso-com.mail.protection.outlook.com");
+    expect(broken.stdout).not.toContain("set MAILHOOK_CLIENTS");
+
+    const { client: anySender } = testClient({ senders: ["*"], defaultSender: undefined, transport: "smtp" });
+    const none = await doctor({
+      MAILHOOK_CLIENTS: JSON.stringify([anySender]),
+      SMTP_AUTH: "basic",
+      SMTP_PASSWORDS: JSON.stringify({ "*": "x" }),
+    });
+    expect(none.stdout).toContain(
+      "WARN  domains: MAILHOOK_CLIENTS names no sending domain to check (no readable client sends as a@x or *@x)",
+    );
+    expect(none.stdout).not.toContain("set MAILHOOK_CLIENTS");
+
+    const unset = await doctor({});
+    expect(unset.stdout).toContain("fix: Pass --domain contoso.com or set MAILHOOK_CLIENTS.");
   });
 });
 
