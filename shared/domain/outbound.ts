@@ -59,6 +59,18 @@ export function messageIdFor(id: string, from: string): string {
   return `<${id}@${domainOf(from)}>`;
 }
 
+/**
+ * The text of a message that brings only files (a scan). Without a text part nodemailer makes the one file
+ * the whole message, not a multipart/mixed with the file attached (its MailComposer uses multipart/mixed only
+ * for a body plus attachments, or for several attachments), which many mail clients show as a bare file; and
+ * Graph would send an empty body. A line naming the files reads well in both.
+ */
+export function attachmentNote(names: readonly string[]): string {
+  return names.length === 1
+    ? `${names[0]} is attached.`
+    : `${names.length} files are attached: ${names.join(", ")}.`;
+}
+
 /** Turns a stored message into what a transport sends; `open` reads an attachment's bytes, wherever they are. */
 export function toOutbound(
   message: StoredMessage,
@@ -74,7 +86,10 @@ export function toOutbound(
     bcc: message.bcc,
     replyTo: message.replyTo,
     subject: message.subject,
-    text: message.text,
+    text:
+      !message.text && !message.html && message.attachments.length > 0
+        ? attachmentNote(message.attachments.map((a) => a.name))
+        : message.text,
     html: message.html,
     headers: message.headers,
     importance: message.importance,

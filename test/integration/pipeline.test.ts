@@ -99,6 +99,10 @@ describe("submit, queue and deliver", () => {
     ]);
     expect(mail.attachments[0]?.filename).toBe("scan 001.pdf");
     expect(mail.attachments[0]?.content.equals(scan)).toBe(true);
+    // A scan brings no text: it still goes out as a text part with the file attached, not as a bare PDF.
+    expect((mail.headers.get("content-type") as { value: string }).value).toBe("multipart/mixed");
+    expect(mail.text?.trim()).toBe("scan 001.pdf is attached.");
+    expect(mail.attachments[0]?.contentDisposition).toBe("attachment");
     expect((await storageContents(storageConnection(), env.names)).blobs).toEqual([]);
   });
 
