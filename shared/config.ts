@@ -18,6 +18,9 @@ const jsonText = <T extends z.ZodType>(schema: T) =>
     })
     .pipe(schema);
 
+/** Exchange Online's default message size limit, 35 MB (MAX_MESSAGE_BYTES). */
+export const defaultMessageBytes = 35 * 1024 * 1024;
+
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
 const hostName = z.string().refine((host) => isIP(host) === 0, {
@@ -110,7 +113,7 @@ const envSchema = z
     MAILBOX_MESSAGES_PER_MINUTE: positiveInt(30),
     MAILBOX_RECIPIENTS_PER_DAY: positiveInt(10_000),
     MAX_RECIPIENTS_PER_MESSAGE: positiveInt(500),
-    MAX_MESSAGE_BYTES: positiveInt(35 * 1024 * 1024),
+    MAX_MESSAGE_BYTES: positiveInt(defaultMessageBytes),
     // Delivery webhooks go to public https addresses only; these open loopback and http for local work.
     WEBHOOK_ALLOW_HTTP: z.enum(["true", "false"]).default("false"),
     WEBHOOK_ALLOW_PRIVATE_NETWORKS: z.enum(["true", "false"]).default("false"),

@@ -1,5 +1,9 @@
 import type { Route } from "../../shared/api/http.js";
-import type { JsonObject, OpenApiDocument } from "../../shared/api/openapi/document.js";
+import {
+  connectorExclusion,
+  type JsonObject,
+  type OpenApiDocument,
+} from "../../shared/api/openapi/document.js";
 
 /**
  * Power Automate custom connectors take OpenAPI 2.0 (Swagger) only, under 1 MB, with API key, basic or
@@ -104,18 +108,21 @@ export function toSwaggerSchema(schema: JsonObject, options: { labels?: boolean 
 
 function pathParameters(operation: JsonObject): JsonObject[] {
   const parameters = (operation.parameters as JsonObject[] | undefined) ?? [];
-  return parameters.map((p) => {
-    const schema = toSwaggerSchema(p.schema as JsonObject);
-    return {
-      name: p.name,
-      in: p.in,
-      required: p.required,
-      description: p.description,
-      "x-ms-summary": humanize(String(p.name)),
-      ...schema,
-      type: schema.type ?? "string",
-    };
-  });
+  // Headers meant for other callers (the SMTP edge's raw MIME) stay out of the flow designer.
+  return parameters
+    .filter((p) => p[connectorExclusion] !== true)
+    .map((p) => {
+      const schema = toSwaggerSchema(p.schema as JsonObject);
+      return {
+        name: p.name,
+        in: p.in,
+        required: p.required,
+        description: p.description,
+        "x-ms-summary": humanize(String(p.name)),
+        ...schema,
+        type: schema.type ?? "string",
+      };
+    });
 }
 
 function connectorOperation(operation: JsonObject): JsonObject {

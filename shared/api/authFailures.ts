@@ -11,6 +11,14 @@ export class AuthFailureLimiter {
     private readonly maxSources = 10_000,
   ) {}
 
+  /** How long `source` must wait (ms) before its next attempt counts, without recording one; 0 when it need not. */
+  waitMs(source: string, nowMs: number): number {
+    const recent = (this.failures.get(source) ?? []).filter((at) => nowMs - at < this.windowMs);
+    if (recent.length < this.maxFailures) return 0;
+    const first = recent[recent.length - this.maxFailures] ?? nowMs;
+    return Math.max(1, first + this.windowMs - nowMs);
+  }
+
   /** Records one failure; returns how long the source must wait (ms) once it is over the limit, else 0. */
   fail(source: string, nowMs: number): number {
     const recent = (this.failures.get(source) ?? []).filter((at) => nowMs - at < this.windowMs);

@@ -59,10 +59,19 @@ export interface RouteDoc {
   description: string;
   /** Path parameters named in the route template. */
   pathParams?: Record<string, { description: string; schema: z.ZodType }>;
-  /** Request headers the operation reads (beyond authentication). */
-  requestHeaders?: Record<string, { description: string; schema: z.ZodType }>;
-  /** The request body schema (input side) by media type. */
-  requestBody?: { "application/json"?: z.ZodType; "multipart/form-data"?: z.ZodType };
+  /** Query parameters the operation reads. */
+  queryParams?: Record<string, { description: string; schema: z.ZodType }>;
+  /**
+   * Request headers the operation reads (beyond authentication); `connector: false` leaves one out of the
+   * Power Automate connector (headers for other callers, such as the SMTP edge's).
+   */
+  requestHeaders?: Record<string, { description: string; schema: z.ZodType; connector?: false }>;
+  /** The request body schema (input side) by media type; a raw body (MIME) is described in words. */
+  requestBody?: {
+    "application/json"?: z.ZodType;
+    "multipart/form-data"?: z.ZodType;
+    "message/rfc822"?: { description: string };
+  };
   /** Successful responses by status code. */
   responses: Record<number, ResponseDoc>;
   /** Problem kinds (RFC 9457 answers) the operation can give besides 401 and 500. */

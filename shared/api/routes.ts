@@ -1,6 +1,7 @@
 import type { Route } from "./http.js";
 import { openApiRoute } from "./openapi/route.js";
 import { cancelMessageRoute } from "./operations/cancelMessage.js";
+import { getIdentityRoute } from "./operations/getIdentity.js";
 import { getMessageRoute } from "./operations/getMessage.js";
 import { getQuotaRoute } from "./operations/getQuota.js";
 import { healthRoute } from "./operations/health.js";
@@ -21,6 +22,7 @@ export const routes: readonly Route[] = [
   healthRoute,
   openApiRoute(() => routes),
   getQuotaRoute,
+  getIdentityRoute,
 ];
 
 /** The route a Function is registered for; throws when the table has no such name. */

@@ -1,7 +1,11 @@
-import { Readable } from "node:stream";
 import { text } from "node:stream/consumers";
-import { decodeEnvelope, encodeEnvelope, type QueueEnvelope } from "../domain/envelope.js";
-import { type StoredMessage, storedMessageSchema } from "../domain/message.js";
+import {
+  decodeEnvelope,
+  encodeEnvelope,
+  parseQueuedMessage,
+  type QueueEnvelope,
+} from "../domain/envelope.js";
+import type { QueuedMessage } from "../domain/message.js";
 import { toOutbound } from "../domain/outbound.js";
 import { isFinal, type StatusRecord, transition } from "../domain/statusRecord.js";
 import type { ThrottleFeedback } from "../pacing/window.js";
@@ -138,10 +142,7 @@ async function sendInSlot(
     outcome = await transport.send(
       toOutbound(message, {
         saveToSentItems: deps.saveToSentItems(message.clientId),
-        open: async (a) =>
-          a.blob
-            ? deps.messages.download(a.blob)
-            : Readable.from(Buffer.from(a.contentBase64 ?? "", "base64")),
+        download: (path) => deps.messages.download(path),
       }),
     );
   } catch (error) {
@@ -184,8 +185,8 @@ async function requeue(envelope: QueueEnvelope, deps: DispatchDeps, delayMs: num
   await deps.queue.send(encodeEnvelope(envelope), { delayMs: Math.max(0, delayMs) });
 }
 
-async function loadMessage(envelope: QueueEnvelope, messages: MessageStore): Promise<StoredMessage> {
+async function loadMessage(envelope: QueueEnvelope, messages: MessageStore): Promise<QueuedMessage> {
   if (envelope.message) return envelope.message;
   const json = await text(await messages.download(envelope.messageBlob!));
-  return storedMessageSchema.parse(JSON.parse(json));
+  return parseQueuedMessage(envelope, JSON.parse(json));
 }

@@ -30,13 +30,19 @@ export async function recordOutcome(
   switch (outcome.kind) {
     case "sent": {
       const sent = await deps.statuses.update(clientId, id, (r) =>
-        transition(r, "sent", now, {
-          sentAt: at,
-          providerMessageId: outcome.providerMessageId,
-          nextAttemptAt: undefined,
-          reason: undefined,
-          hasBlobs: false,
-        }),
+        transition(
+          r,
+          "sent",
+          now,
+          {
+            sentAt: at,
+            providerMessageId: outcome.providerMessageId,
+            nextAttemptAt: undefined,
+            reason: undefined,
+            hasBlobs: false,
+          },
+          outcome.note,
+        ),
       );
       await deps.messages.deleteMessage(id);
       await deps.reportFinal?.(sent);

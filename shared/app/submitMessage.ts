@@ -1,13 +1,18 @@
 import type { ReadableStream } from "node:stream/web";
 import type { Client } from "../domain/client.js";
-import { encodeEnvelope } from "../domain/envelope.js";
-import { type IdempotencyRecord, messageFingerprint } from "../domain/idempotency.js";
+import { encodeEnvelope, type QueueEnvelope } from "../domain/envelope.js";
+import { type IdempotencyRecord, messageFingerprint, mimeRetryKey } from "../domain/idempotency.js";
+import { mimeRecipients } from "../domain/outbound.js";
 import { ProblemError } from "../domain/problem.js";
 import { type StatusRecord, transition } from "../domain/statusRecord.js";
-import { checkIn, usesBlobs } from "../intake/claimCheck.js";
-import { enforcePolicy } from "../intake/policy.js";
-import { readMessage } from "../intake/readMessage.js";
+import { checkIn, checkInMime, usesBlobs } from "../intake/claimCheck.js";
+import { mimeToComposed } from "../intake/mimeToComposed.js";
+import { enforceMimePolicy, enforcePolicy } from "../intake/policy.js";
+import { type IncomingMessage, readMessage } from "../intake/readMessage.js";
+import type { SmtpEnvelope } from "../intake/smtpEnvelope.js";
 import type { Logger } from "../log.js";
+import type { MessageStore } from "../storage/ports.js";
+import { sendsAsMime } from "../transport/graph/payload.js";
 import type { Services } from "./services.js";
 import { UndoList } from "./undo.js";
 
@@ -17,6 +22,10 @@ export interface Submission {
   body: ReadableStream<Uint8Array> | null;
   /** The caller's `Idempotency-Key`, if it sent one. */
   idempotencyKey?: string;
+  /** The SMTP envelope the request headers name (message/rfc822 only). */
+  envelope?: SmtpEnvelope;
+  /** Derive the Idempotency-Key from a MIME message itself (the SMTP edge: a device's retry after a lost reply). */
+  deriveIdempotencyKey?: boolean;
 }
 
 export interface Accepted {
@@ -36,32 +45,32 @@ export async function submitMessage(
   log: Logger,
 ): Promise<Accepted> {
   const { config, messages, statuses, queue, clock, idempotency } = services;
-  const { client, idempotencyKey } = submission;
+  const { client } = submission;
   const id = services.newId();
   const undo = new UndoList();
   try {
-    // Whatever intake stores under `{id}/` (multipart file parts, large attachments).
+    // Whatever intake stores under `{id}/` (multipart file parts, large attachments, MIME).
     undo.add(() => messages.deleteMessage(id));
-    const { message, inlineBytes } = await readMessage(
-      submission.body,
-      submission.contentType,
-      id,
-      client,
-      config,
-      messages,
+    const incoming = await readMessage(
+      { body: submission.body, contentType: submission.contentType, envelope: submission.envelope ?? {} },
+      { id, client, config, store: messages, now: clock.now() },
     );
     const now = clock.now();
-    enforcePolicy(message, client, config, now);
+    if (incoming.kind === "composed") enforcePolicy(incoming.message, client, config, now);
+    else enforceMimePolicy(incoming.message, incoming.headers, client, config);
+    const idempotencyKey = submission.idempotencyKey ?? derivedKey(submission, incoming);
     if (idempotencyKey) {
-      const fingerprint = messageFingerprint(message);
+      const fingerprint = messageFingerprint(incoming.message);
       const claim = { v: 1 as const, messageId: id, fingerprint, createdAt: now.toISOString() };
       const holder = await idempotency.claim(client.id, idempotencyKey, claim, now);
       if (holder.messageId !== id) return await replay(holder, fingerprint);
       undo.add(() => idempotency.release(client.id, idempotencyKey, id));
     }
-    const envelope = await checkIn(message, inlineBytes, messages);
-    const delayMs = message.sendAt ? Math.max(0, Date.parse(message.sendAt) - now.getTime()) : 0;
+    const envelope = await queueable(incoming, client, messages);
+    const sendAt = incoming.kind === "composed" ? incoming.message.sendAt : undefined;
+    const delayMs = sendAt ? Math.max(0, Date.parse(sendAt) - now.getTime()) : 0;
     const status = delayMs > 0 ? "scheduled" : "queued";
+    const composed = incoming.kind === "composed" ? incoming.message : undefined;
     const record: StatusRecord = {
       v: 1,
       id,
@@ -73,10 +82,10 @@ export async function submitMessage(
       createdAt: now.toISOString(),
       updatedAt: now.toISOString(),
       attempts: 0,
-      sendAt: message.sendAt,
-      ...(status === "scheduled" ? { nextAttemptAt: message.sendAt, reason: "waiting for sendAt" } : {}),
-      metadata: message.metadata,
-      callbackUrl: message.callbackUrl,
+      sendAt,
+      ...(status === "scheduled" ? { nextAttemptAt: sendAt, reason: "waiting for sendAt" } : {}),
+      metadata: composed?.metadata,
+      callbackUrl: composed?.callbackUrl,
       hasBlobs: usesBlobs(envelope),
       timeline: [{ at: now.toISOString(), status }],
     };
@@ -97,7 +106,9 @@ export async function submitMessage(
       clientId: client.id,
       transport: client.transport,
       recipients: envelope.recipients,
-      attachments: message.attachments.length,
+      format: incoming.kind === "mime" ? (envelope.v === 2 ? "mime" : "mime, composed for graph") : "fields",
+      ...(incoming.kind === "mime" ? { bytes: incoming.message.size } : {}),
+      attachments: composed?.attachments.length,
       claimCheck: envelope.messageBlob !== undefined,
     });
     return { id, status, replayed: false };
@@ -119,4 +130,28 @@ export async function submitMessage(
     const status = current === "scheduled" ? "scheduled" : "queued";
     return { id: holder.messageId, status, replayed: true };
   }
+}
+
+/** The key a MIME message's own Message-ID, envelope and bytes give, when the caller asked for one. */
+function derivedKey(submission: Submission, incoming: IncomingMessage): string | undefined {
+  if (!submission.deriveIdempotencyKey || incoming.kind !== "mime") return undefined;
+  return mimeRetryKey({ ...incoming.message, ownMessageId: incoming.ownMessageId });
+}
+
+/**
+ * The queue envelope of an accepted message. A MIME message for the graph transport that Graph's MIME
+ * sendMail cannot take (over its 4 MB request, or To/Cc naming someone outside the envelope) is turned into a
+ * composed message first: its attachments decoded into Blob storage, so upload sessions know their sizes.
+ */
+async function queueable(
+  incoming: IncomingMessage,
+  client: Client,
+  store: MessageStore,
+): Promise<QueueEnvelope> {
+  if (incoming.kind === "composed") return checkIn(incoming.message, incoming.inlineBytes, store);
+  const { message } = incoming;
+  if (client.transport === "graph" && !sendsAsMime({ size: message.size, ...mimeRecipients(message) })) {
+    return checkIn(await mimeToComposed(message, incoming.headers, store), new Map(), store);
+  }
+  return checkInMime(message, store);
 }

@@ -1,17 +1,35 @@
 import { z } from "zod";
-import { type StoredMessage, storedMessageSchema } from "./message.js";
+import { type QueuedMessage, storedMessageSchema, storedMimeMessageSchema } from "./message.js";
 
-/** What travels on `mailhook-outbound`: the message itself when small, else a Blob reference. Version 1. */
+const envelopeFields = {
+  id: z.string(),
+  clientId: z.string(),
+  mailbox: z.string(),
+  recipients: z.number().int().positive(),
+  messageBlob: z.string().optional(),
+};
+
+/** Version 1: a composed message (JSON or multipart), inline when small, else a Blob reference. */
+const envelopeV1Schema = z.object({
+  v: z.literal(1),
+  ...envelopeFields,
+  message: storedMessageSchema.optional(),
+});
+
+/**
+ * Version 2: the sender's own MIME (`message/rfc822`, the SMTP edge). A new version rather than a new field,
+ * so an instance of the previous release that dequeues one fails on the version it does not know instead of
+ * sending something it cannot read; composed messages keep travelling as version 1, which it reads.
+ */
+const envelopeV2Schema = z.object({
+  v: z.literal(2),
+  ...envelopeFields,
+  message: storedMimeMessageSchema.optional(),
+});
+
+/** What travels on `mailhook-outbound`: the message itself when small, else a Blob reference. */
 export const queueEnvelopeSchema = z
-  .object({
-    v: z.literal(1),
-    id: z.string(),
-    clientId: z.string(),
-    mailbox: z.string(),
-    recipients: z.number().int().positive(),
-    message: storedMessageSchema.optional(),
-    messageBlob: z.string().optional(),
-  })
+  .discriminatedUnion("v", [envelopeV1Schema, envelopeV2Schema])
   .refine(
     (e) => (e.message === undefined) !== (e.messageBlob === undefined),
     "exactly one of message or messageBlob",
@@ -21,7 +39,7 @@ export type QueueEnvelope = z.infer<typeof queueEnvelopeSchema>;
 // Azure queue messages hold 64 KiB after base64, so about 48 KiB of JSON travels inline; larger goes to Blob.
 export const inlineMessageLimitBytes = 48 * 1024;
 
-export function fitsInline(message: StoredMessage): boolean {
+export function fitsInline(message: QueuedMessage): boolean {
   return Buffer.byteLength(JSON.stringify(message)) <= inlineMessageLimitBytes;
 }
 
@@ -41,4 +59,9 @@ export function decodeEnvelope(item: unknown): QueueEnvelope {
     value = JSON.parse(text);
   }
   return queueEnvelopeSchema.parse(value);
+}
+
+/** The message a claim-checked envelope refers to (`messageBlob`), parsed with its version's schema. */
+export function parseQueuedMessage(envelope: QueueEnvelope, json: unknown): QueuedMessage {
+  return envelope.v === 2 ? storedMimeMessageSchema.parse(json) : storedMessageSchema.parse(json);
 }

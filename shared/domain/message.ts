@@ -135,6 +135,13 @@ export const storedAttachmentSchema = z.object({
   sha256: z.string(),
   contentBase64: z.string().optional(),
   blob: z.string().optional(),
+  /**
+   * The Content-ID (without angle brackets) of a part the HTML body shows in place (`<img src="cid:…">`);
+   * only messages read from MIME have one. Optional fields: the previous release reads these records too.
+   */
+  contentId: z.string().optional(),
+  /** Shown in the body rather than listed as an attachment (Content-Disposition: inline). */
+  inline: z.boolean().optional(),
 });
 export type StoredAttachment = z.infer<typeof storedAttachmentSchema>;
 
@@ -160,6 +167,38 @@ export const storedMessageSchema = z.object({
   attachments: z.array(storedAttachmentSchema),
 });
 export type StoredMessage = z.infer<typeof storedMessageSchema>;
+
+/**
+ * A message its sender built as MIME (a device through the SMTP edge, an app posting `message/rfc822`),
+ * stored as it came (in Blob storage, with a Message-ID or Date added only when missing and a Bcc header
+ * removed), with the SMTP envelope beside it. Version 1 of kind "mime"; queued in envelope version 2.
+ */
+export const storedMimeMessageSchema = z.object({
+  kind: z.literal("mime"),
+  v: z.literal(1),
+  id: z.string(),
+  clientId: z.string(),
+  /** The envelope sender (SMTP MAIL FROM): the mailbox that sends. */
+  from: mailboxRecord,
+  /** The envelope recipients (SMTP RCPT TO): to, cc and bcc alike. */
+  recipients: z.array(mailboxRecord),
+  /** Lower-cased addresses of the To and Cc headers; every other envelope recipient is a Bcc. */
+  visibleRecipients: z.array(z.string()),
+  /** The Message-ID header (the sender's own, or the one added at intake). */
+  messageId: z.string(),
+  /** Where the MIME is: `{id}/message.eml`. */
+  blob: z.string(),
+  /** Bytes of the stored MIME. */
+  size: z.number().int().nonnegative(),
+  sha256: z.string(),
+  /** SHA-256 of the bytes as they arrived, before anything was added: what a retry of the same message repeats. */
+  sourceSha256: z.string(),
+  saveToSentItems: z.boolean().optional(),
+});
+export type StoredMimeMessage = z.infer<typeof storedMimeMessageSchema>;
+
+/** What a queue envelope can carry: a composed message (JSON, multipart) or the sender's own MIME. */
+export type QueuedMessage = StoredMessage | StoredMimeMessage;
 
 export function recipientsOf(message: Pick<StoredMessage, "to" | "cc" | "bcc">): Mailbox[] {
   return [...message.to, ...message.cc, ...message.bcc];

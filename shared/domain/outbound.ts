@@ -1,11 +1,15 @@
-import type { Readable } from "node:stream";
+import { Readable } from "node:stream";
 import { domainOf, type Mailbox } from "./address.js";
-import type { StoredAttachment, StoredMessage } from "./message.js";
+import type { QueuedMessage, StoredAttachment, StoredMimeMessage } from "./message.js";
 
 export interface OutboundAttachment {
   name: string;
   contentType: string;
   size: number;
+  /** Content-ID (without angle brackets) of a part the HTML body refers to as `cid:…`. */
+  contentId?: string;
+  /** Shown in the body (Content-Disposition: inline) rather than listed as an attachment. */
+  inline?: boolean;
   /** Opens the bytes as a stream; called once per send attempt. */
   open(): Promise<Readable>;
 }
@@ -44,6 +48,10 @@ export interface MimeMessage {
   from: Mailbox;
   /** The envelope recipients (RCPT TO): to, cc and bcc alike. */
   recipients: Mailbox[];
+  /** The envelope recipients the To and Cc headers do not name: the Bcc recipients. */
+  bcc: Mailbox[];
+  /** True when the To and Cc headers name only envelope recipients (no one the sender left out of RCPT TO). */
+  headersWithinEnvelope: boolean;
   /** The MIME's length in bytes. */
   size: number;
   saveToSentItems: boolean;
@@ -71,11 +79,43 @@ export function attachmentNote(names: readonly string[]): string {
     : `${names.length} files are attached: ${names.join(", ")}.`;
 }
 
-/** Turns a stored message into what a transport sends; `open` reads an attachment's bytes, wherever they are. */
+/** Which envelope recipients a MIME message's To and Cc leave out (its Bcc), and whether they name anyone else. */
+export function mimeRecipients(
+  message: Pick<StoredMimeMessage, "recipients" | "visibleRecipients">,
+): Pick<MimeMessage, "bcc" | "headersWithinEnvelope"> {
+  const visible = new Set(message.visibleRecipients);
+  const enveloped = new Set(message.recipients.map((r) => r.address.toLowerCase()));
+  return {
+    bcc: message.recipients.filter((r) => !visible.has(r.address.toLowerCase())),
+    headersWithinEnvelope: message.visibleRecipients.every((address) => enveloped.has(address)),
+  };
+}
+
+/**
+ * Turns a stored message into what a transport sends; `download` opens a blob (attachments and MIME kept in
+ * Blob storage), inline attachment bytes are decoded here.
+ */
 export function toOutbound(
-  message: StoredMessage,
-  options: { saveToSentItems: boolean; open(attachment: StoredAttachment): Promise<Readable> },
+  message: QueuedMessage,
+  options: { saveToSentItems: boolean; download(path: string): Promise<Readable> },
 ): OutboundMessage {
+  if ("kind" in message) {
+    return {
+      kind: "mime",
+      id: message.id,
+      messageId: message.messageId,
+      from: message.from,
+      recipients: message.recipients,
+      ...mimeRecipients(message),
+      size: message.size,
+      saveToSentItems: message.saveToSentItems ?? options.saveToSentItems,
+      open: () => options.download(message.blob),
+    };
+  }
+  const open = (a: StoredAttachment) =>
+    a.blob
+      ? options.download(a.blob)
+      : Promise.resolve(Readable.from(Buffer.from(a.contentBase64 ?? "", "base64")));
   return {
     kind: "composed",
     id: message.id,
@@ -98,7 +138,9 @@ export function toOutbound(
       name: a.name,
       contentType: a.contentType,
       size: a.size,
-      open: () => options.open(a),
+      ...(a.contentId ? { contentId: a.contentId } : {}),
+      ...(a.inline ? { inline: true } : {}),
+      open: () => open(a),
     })),
   };
 }

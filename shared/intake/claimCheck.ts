@@ -1,5 +1,5 @@
 import { fitsInline, type QueueEnvelope } from "../domain/envelope.js";
-import type { StoredMessage } from "../domain/message.js";
+import type { StoredMessage, StoredMimeMessage } from "../domain/message.js";
 import { recipientsOf } from "../domain/message.js";
 import type { MessageStore } from "../storage/ports.js";
 
@@ -34,11 +34,30 @@ export async function checkIn(
     recipients: recipientsOf(message).length,
   };
   if (fitsInline(stored)) return { ...envelope, message: stored };
-  const messageBlob = `${message.id}/message.json`;
-  await store.upload(messageBlob, Buffer.from(JSON.stringify(stored)), "application/json");
-  return { ...envelope, messageBlob };
+  return { ...envelope, messageBlob: await storeMessage(message.id, stored, store) };
+}
+
+/** The envelope (version 2) of a MIME message, whose bytes intake already streamed into Blob storage. */
+export async function checkInMime(message: StoredMimeMessage, store: MessageStore): Promise<QueueEnvelope> {
+  const envelope = {
+    v: 2 as const,
+    id: message.id,
+    clientId: message.clientId,
+    mailbox: message.from.address.toLowerCase(),
+    recipients: message.recipients.length,
+  };
+  // Hundreds of recipients can outgrow a queue message even without the bytes.
+  if (fitsInline(message)) return { ...envelope, message };
+  return { ...envelope, messageBlob: await storeMessage(message.id, message, store) };
+}
+
+async function storeMessage(id: string, message: object, store: MessageStore): Promise<string> {
+  const messageBlob = `${id}/message.json`;
+  await store.upload(messageBlob, Buffer.from(JSON.stringify(message)), "application/json");
+  return messageBlob;
 }
 
 export function usesBlobs(envelope: QueueEnvelope): boolean {
-  return envelope.messageBlob !== undefined || (envelope.message?.attachments.some((a) => a.blob) ?? false);
+  if (envelope.v === 2 || envelope.messageBlob !== undefined) return true;
+  return envelope.message?.attachments.some((a) => a.blob) ?? false;
 }

@@ -10,7 +10,13 @@ export type ThrottleCause = "rate" | "concurrency" | "quota";
  * sent (final), throttled (reschedule, not a failure), transient (retry via the queue), permanent (final failure).
  */
 export type SendOutcome =
-  | { kind: "sent"; providerMessageId?: string; response?: string }
+  | {
+      kind: "sent";
+      providerMessageId?: string;
+      response?: string;
+      /** Something the caller should know about how it went (kept in the status timeline). */
+      note?: string;
+    }
   | { kind: "throttled"; retryAfterMs: number; cause: ThrottleCause; code?: string; text: string }
   | { kind: "transient"; code?: string; text: string }
   | { kind: "permanent"; code?: string; text: string };

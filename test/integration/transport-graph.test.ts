@@ -126,7 +126,11 @@ describe("graph transport against a loopback Graph and Entra ID", () => {
     const outcome = await transport.send(
       message({ attachments: [attachment("scan.pdf", big), attachment("note.txt", small)] }),
     );
-    expect(outcome).toEqual({ kind: "sent" });
+    // Graph's draft send has no saveToSentItems: the status timeline says the copy was kept anyway.
+    expect(outcome).toEqual({
+      kind: "sent",
+      note: "kept in Sent Items although saveToSentItems is false: a Graph draft send always saves",
+    });
 
     const [sent] = fake.accepted;
     expect(sent?.via).toBe("draft");

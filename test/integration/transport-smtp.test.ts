@@ -127,6 +127,8 @@ describe("smtp transport (SMTP AUTH client submission)", () => {
       messageId: "<scan-7@contoso.com>",
       from: { address: mailbox },
       recipients: [{ address: "alice@contoso.com" }, { address: "audit@contoso.com" }],
+      bcc: [{ address: "audit@contoso.com" }],
+      headersWithinEnvelope: true,
       size: mime.length,
       saveToSentItems: true,
       open: async () => Readable.from([mime]),

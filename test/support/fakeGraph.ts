@@ -2,6 +2,10 @@ import { constants, createPublicKey, randomBytes, randomUUID, verify, X509Certif
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
+import { Readable, Transform } from "node:stream";
+import { buffer } from "node:stream/consumers";
+import { Joiner, Splitter, type SplitterChunk } from "@zone-eu/mailsplit";
+import { type AddressObject, simpleParser } from "mailparser";
 import { z } from "zod";
 
 const MiB = 1024 * 1024;
@@ -47,16 +51,26 @@ export interface AcceptedAttachment {
   name: string;
   contentType?: string;
   bytes: Buffer;
-  via: "inline" | "post" | "uploadSession";
+  via: "inline" | "post" | "uploadSession" | "mime";
+  isInline?: boolean;
+  contentId?: string;
 }
 
 /** A message the fake accepted for sending, as a test would check it. */
 export interface AcceptedMessage {
   mailbox: string;
-  via: "sendMail" | "draft";
+  /** sendMail with JSON, a draft then send, or sendMail with a MIME body. */
+  via: "sendMail" | "draft" | "mime";
   message: z.infer<typeof messageSchema>;
   saveToSentItems?: boolean;
   attachments: AcceptedAttachment[];
+  /** A MIME sendMail: the MIME as posted (decoded from base64), Bcc header included. */
+  mime?: Buffer;
+  /**
+   * A MIME sendMail: the MIME as Exchange sends it on to the recipients, without the Bcc header ("MIME
+   * writers MUST NOT copy Bcc recipients to the MIME Bcc header", [MS-OXCMAIL] 2.1.3.1.1.2).
+   */
+  delivered?: Buffer;
 }
 
 export interface RecordedRequest {
@@ -76,6 +90,8 @@ const fileAttachment = z.strictObject({
   name: z.string().min(1),
   contentType: z.string().optional(),
   contentBytes: z.base64(),
+  isInline: z.boolean().optional(),
+  contentId: z.string().optional(),
 });
 const messageSchema = z.strictObject({
   subject: z.string(),
@@ -97,6 +113,7 @@ const uploadSessionSchema = z.strictObject({
     size: z.number().int().positive(),
     contentType: z.string().optional(),
     isInline: z.boolean().optional(),
+    contentId: z.string().optional(),
   }),
 });
 const address = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
@@ -125,6 +142,8 @@ interface UploadSession {
   draftId: string;
   name: string;
   contentType?: string;
+  isInline?: boolean;
+  contentId?: string;
   size: number;
   token: string;
   received: number;
@@ -147,6 +166,8 @@ export async function startFakeGraph(options: FakeGraphOptions) {
   const deletedDrafts: string[] = [];
   const roles = options.roles ?? ["Mail.Send", "Mail.ReadWrite"];
   const record = options.record ?? true;
+  /** Messages accepted for sending, counted even when not recorded (benchmarks). */
+  let sends = 0;
   let url = "";
 
   const server: Server = createServer({ cert: options.tls.cert, key: options.tls.key }, (req, res) => {
@@ -341,11 +362,22 @@ export async function startFakeGraph(options: FakeGraphOptions) {
     };
     const draftMatch = /^\/messages\/([^/]+)(\/.*)?$/.exec(rest);
 
+    if (
+      method === "POST" &&
+      rest === "/sendMail" &&
+      /^text\/plain\b/.test(req.headers["content-type"] ?? "")
+    ) {
+      need("Mail.Send");
+      await sendMime(mailbox, body);
+      res.writeHead(202).end();
+      return;
+    }
     if (method === "POST" && rest === "/sendMail") {
       need("Mail.Send");
       const request = parse(sendMailSchema);
       checkMessage(request.message);
       if (options.sendDelayMs) await new Promise((resolve) => setTimeout(resolve, options.sendDelayMs));
+      sends++;
       if (record) {
         const { attachments = [], ...message } = request.message;
         accepted.push({
@@ -358,6 +390,8 @@ export async function startFakeGraph(options: FakeGraphOptions) {
             contentType: a.contentType,
             bytes: Buffer.from(a.contentBytes, "base64"),
             via: "inline" as const,
+            ...(a.isInline ? { isInline: true } : {}),
+            ...(a.contentId ? { contentId: a.contentId } : {}),
           })),
         });
       }
@@ -377,6 +411,8 @@ export async function startFakeGraph(options: FakeGraphOptions) {
           name: a.name,
           bytes: Buffer.from(a.contentBytes, "base64"),
           via: "post",
+          ...(a.isInline ? { isInline: true } : {}),
+          ...(a.contentId ? { contentId: a.contentId } : {}),
         })),
       });
       return json(res, 201, { id, isDraft: true, subject: message.subject });
@@ -402,6 +438,8 @@ export async function startFakeGraph(options: FakeGraphOptions) {
         contentType: attachment.contentType,
         bytes: Buffer.from(attachment.contentBytes, "base64"),
         via: "post",
+        ...(attachment.isInline ? { isInline: true } : {}),
+        ...(attachment.contentId ? { contentId: attachment.contentId } : {}),
       });
       return json(res, 201, { id: randomUUID(), name: attachment.name });
     }
@@ -420,6 +458,8 @@ export async function startFakeGraph(options: FakeGraphOptions) {
         draftId,
         name: item.name,
         contentType: item.contentType,
+        ...(item.isInline ? { isInline: true } : {}),
+        ...(item.contentId ? { contentId: item.contentId } : {}),
         size: item.size,
         token,
         received: 0,
@@ -434,12 +474,69 @@ export async function startFakeGraph(options: FakeGraphOptions) {
     if (method === "POST" && action === "/send") {
       if (body.length > 0) throw new HttpError(400, "ErrorInvalidRequest", "send takes no request body.");
       drafts.delete(draftId);
+      sends++;
       if (record)
         accepted.push({ mailbox, via: "draft", message: draft.message, attachments: draft.attachments });
       res.writeHead(202).end();
       return;
     }
     throw new HttpError(400, "BadRequest", `Unsupported request ${method} ${action}`);
+  }
+
+  /**
+   * sendMail with a MIME body (https://learn.microsoft.com/graph/outlook-send-mime-message): the MIME in
+   * base64 as a text/plain body; Graph takes the recipients from the To, Cc and Bcc headers and answers 400
+   * ErrorMimeContentInvalidBase64String for a body that is not base64 ("Invalid base64 string for MIME
+   * content", user-sendmail), 400 ErrorInvalidRecipients for a message naming no recipient.
+   */
+  async function sendMime(mailbox: string, body: Buffer): Promise<void> {
+    const text = body.toString("latin1").replace(/\r?\n/g, "");
+    if (text.length === 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(text) || text.length % 4 !== 0) {
+      throw new HttpError(
+        400,
+        "ErrorMimeContentInvalidBase64String",
+        "Invalid base64 string for MIME content.",
+      );
+    }
+    const mime = Buffer.from(text, "base64");
+    const parsed = await simpleParser(mime, { skipImageLinks: true });
+    const recipients = (field: AddressObject | AddressObject[] | undefined) =>
+      (field === undefined ? [] : Array.isArray(field) ? field : [field])
+        .flatMap((o) => o.value)
+        .flatMap((a) => (a.group ? a.group : [a]))
+        .flatMap((a) =>
+          a.address ? [{ emailAddress: { address: a.address, ...(a.name ? { name: a.name } : {}) } }] : [],
+        );
+    const message = {
+      subject: parsed.subject ?? "",
+      body: parsed.html
+        ? { contentType: "HTML" as const, content: parsed.html }
+        : { contentType: "Text" as const, content: parsed.text ?? "" },
+      from: recipients(parsed.from)[0],
+      toRecipients: recipients(parsed.to),
+      ccRecipients: recipients(parsed.cc),
+      bccRecipients: recipients(parsed.bcc),
+      replyTo: recipients(parsed.replyTo),
+    };
+    checkMessage(message);
+    if (options.sendDelayMs) await new Promise((resolve) => setTimeout(resolve, options.sendDelayMs));
+    sends++;
+    if (!record) return;
+    accepted.push({
+      mailbox,
+      via: "mime",
+      message,
+      attachments: parsed.attachments.map((a) => ({
+        name: a.filename ?? "",
+        contentType: a.contentType,
+        bytes: a.content,
+        via: "mime" as const,
+        ...(a.related ? { isInline: true } : {}),
+        ...(a.cid ? { contentId: a.cid } : {}),
+      })),
+      mime,
+      delivered: await withoutBccHeader(mime),
+    });
   }
 
   function checkMessage(message: z.infer<typeof messageSchema>, needsRecipient = true): void {
@@ -508,6 +605,8 @@ export async function startFakeGraph(options: FakeGraphOptions) {
       contentType: session.contentType,
       bytes: Buffer.concat(session.chunks),
       via: "uploadSession",
+      ...(session.isInline ? { isInline: true } : {}),
+      ...(session.contentId ? { contentId: session.contentId } : {}),
     });
     session.chunks = [];
     res.writeHead(201, { location: `${url}/v1.0/attachments/${randomUUID()}` }).end();
@@ -534,6 +633,8 @@ export async function startFakeGraph(options: FakeGraphOptions) {
     requests,
     tokenRequests,
     deletedDrafts,
+    /** Messages accepted for sending so far, recorded or not. */
+    sends: () => sends,
     /** Drafts not yet sent or deleted. */
     openDrafts: () => drafts.size,
     /** Bearer tokens issued for `resource` (the SMTP peer checks XOAUTH2 tokens with it). */
@@ -579,4 +680,16 @@ function json(
     ...headers,
   });
   res.end(text);
+}
+
+/** The MIME without its top-level Bcc header, as Exchange delivers it (mailsplit keeps every other byte). */
+async function withoutBccHeader(mime: Buffer): Promise<Buffer> {
+  const dropBcc = new Transform({
+    objectMode: true,
+    transform(chunk: SplitterChunk, _encoding, done) {
+      if (chunk.type === "node" && chunk.root && chunk.headers) chunk.headers.remove("bcc");
+      done(null, chunk);
+    },
+  });
+  return buffer(Readable.from([mime]).pipe(new Splitter()).pipe(dropBcc).pipe(new Joiner()));
 }

@@ -1,7 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { decodeEnvelope, encodeEnvelope, inlineMessageLimitBytes } from "../../shared/domain/envelope.js";
-import type { StoredMessage } from "../../shared/domain/message.js";
-import { checkIn } from "../../shared/intake/claimCheck.js";
+import {
+  decodeEnvelope,
+  encodeEnvelope,
+  inlineMessageLimitBytes,
+  parseQueuedMessage,
+} from "../../shared/domain/envelope.js";
+import type { StoredMessage, StoredMimeMessage } from "../../shared/domain/message.js";
+import { checkIn, checkInMime, usesBlobs } from "../../shared/intake/claimCheck.js";
 import { MemoryMessageStore } from "../../shared/storage/memory/messageStore.js";
 
 function message(overrides: Partial<StoredMessage> = {}): StoredMessage {
@@ -41,6 +46,7 @@ describe("queue envelopes", () => {
   });
 
   it("rejects an envelope of another version or without a message", () => {
+    expect(() => decodeEnvelope({ v: 3, id: "m", clientId: "c", mailbox: "a@b.c", recipients: 1 })).toThrow();
     expect(() => decodeEnvelope({ v: 2, id: "m", clientId: "c", mailbox: "a@b.c", recipients: 1 })).toThrow();
     expect(() => decodeEnvelope({ v: 1, id: "m", clientId: "c", mailbox: "a@b.c", recipients: 1 })).toThrow();
   });
@@ -53,7 +59,9 @@ describe("queue envelopes", () => {
       new Map([[0, bytes]]),
       store,
     );
-    expect(envelope.message?.attachments[0]?.contentBase64).toBe(bytes.toString("base64"));
+    expect(envelope.v === 1 && envelope.message?.attachments[0]?.contentBase64).toBe(
+      bytes.toString("base64"),
+    );
     expect(store.blobs.size).toBe(0);
   });
 
@@ -65,6 +73,7 @@ describe("queue envelopes", () => {
       new Map([[0, bytes]]),
       store,
     );
+    if (envelope.v !== 1) throw new Error("a composed message travels in envelope version 1");
     expect(envelope.message?.attachments[0]).toMatchObject({ blob: "m1/attachments/0" });
     expect(envelope.message?.attachments[0]?.contentBase64).toBeUndefined();
     expect(store.blobs.get("m1/attachments/0")?.equals(bytes)).toBe(true);
@@ -77,5 +86,44 @@ describe("queue envelopes", () => {
     expect(envelope.message).toBeUndefined();
     expect(envelope.messageBlob).toBe("m1/message.json");
     expect(JSON.parse(store.blobs.get("m1/message.json")?.toString() ?? "{}").html).toHaveLength(100_000);
+  });
+});
+
+describe("queue envelopes of MIME messages (version 2)", () => {
+  const mime = (recipients: number): StoredMimeMessage => ({
+    kind: "mime",
+    v: 1,
+    id: "m2",
+    clientId: "c1",
+    from: { address: "scanner@contoso.com" },
+    recipients: Array.from({ length: recipients }, (_, i) => ({ address: `r${i}@contoso.com` })),
+    visibleRecipients: ["r0@contoso.com"],
+    messageId: "<m2@contoso.com>",
+    blob: "m2/message.eml",
+    size: 10,
+    sha256: "s",
+    sourceSha256: "t",
+  });
+
+  it("travel as version 2 and decode with the MIME schema", async () => {
+    const envelope = await checkInMime(mime(2), new MemoryMessageStore());
+    expect(envelope).toMatchObject({ v: 2, mailbox: "scanner@contoso.com", recipients: 2 });
+    expect(decodeEnvelope(encodeEnvelope(envelope))).toEqual(envelope);
+    expect(usesBlobs(envelope)).toBe(true);
+  });
+
+  it("claim-check the message record when hundreds of recipients outgrow a queue message", async () => {
+    const store = new MemoryMessageStore();
+    const envelope = await checkInMime(mime(2000), store);
+    expect(envelope.messageBlob).toBe("m2/message.json");
+    expect(parseQueuedMessage(envelope, JSON.parse(store.blobs.get("m2/message.json")!.toString()))).toEqual(
+      mime(2000),
+    );
+  });
+
+  it("are refused by the previous release's schema (version 1 only), so an old instance never mis-sends one", async () => {
+    const envelope = await checkInMime(mime(1), new MemoryMessageStore());
+    const previous = { ...envelope, v: 1 };
+    expect(() => decodeEnvelope(previous)).toThrow();
   });
 });

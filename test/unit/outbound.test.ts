@@ -24,7 +24,7 @@ function stored(overrides: Partial<StoredMessage> = {}): StoredMessage {
 }
 
 const composed = (message: StoredMessage) =>
-  toOutbound(message, { saveToSentItems: false, open: async () => Readable.from([]) }) as ComposedMessage;
+  toOutbound(message, { saveToSentItems: false, download: async () => Readable.from([]) }) as ComposedMessage;
 
 describe("a message with only attachments", () => {
   it("gets a text line naming the file, for SMTP and for Graph alike", () => {

@@ -135,6 +135,9 @@ function multipartSchema(fields: z.ZodType): JsonObject {
 
 const problemRef = { $ref: "#/components/schemas/Problem" };
 
+/** Marks a parameter the Power Automate connector leaves out (an OpenAPI specification extension). */
+export const connectorExclusion = "x-mailhook-connector-exclude";
+
 function operation(doc: RouteDoc, requiresKey: boolean): JsonObject {
   const parameters = [
     ...Object.entries(doc.pathParams ?? {}).map(([name, p]) => ({
@@ -144,12 +147,20 @@ function operation(doc: RouteDoc, requiresKey: boolean): JsonObject {
       description: p.description,
       schema: jsonSchemaOf(p.schema, "input"),
     })),
+    ...Object.entries(doc.queryParams ?? {}).map(([name, p]) => ({
+      name,
+      in: "query",
+      required: false,
+      description: p.description,
+      schema: jsonSchemaOf(p.schema, "input"),
+    })),
     ...Object.entries(doc.requestHeaders ?? {}).map(([name, p]) => ({
       name,
       in: "header",
       required: false,
       description: p.description,
       schema: jsonSchemaOf(p.schema, "input"),
+      ...(p.connector === false ? { [connectorExclusion]: true } : {}),
     })),
   ];
   const content: Record<string, JsonObject> = {};
@@ -158,6 +169,12 @@ function operation(doc: RouteDoc, requiresKey: boolean): JsonObject {
     content["application/json"] = { schema: describeMessageFields(jsonSchemaOf(json, "input"), false) };
   const form = doc.requestBody?.["multipart/form-data"];
   if (form) content["multipart/form-data"] = { schema: multipartSchema(form) };
+  const mime = doc.requestBody?.["message/rfc822"];
+  if (mime) {
+    content["message/rfc822"] = {
+      schema: { type: "string", contentMediaType: "message/rfc822", description: mime.description },
+    };
+  }
 
   const responses: Record<string, JsonObject> = {};
   for (const [status, response] of Object.entries(doc.responses)) {

@@ -1,5 +1,5 @@
 import type { Mailbox } from "../../domain/address.js";
-import type { ComposedMessage, OutboundAttachment } from "../../domain/outbound.js";
+import type { ComposedMessage, MimeMessage, OutboundAttachment } from "../../domain/outbound.js";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -20,6 +20,9 @@ export interface GraphFileAttachment {
   name: string;
   contentType: string;
   contentBytes: string;
+  /** An inline image the HTML body shows as `cid:<contentId>`. */
+  isInline?: boolean;
+  contentId?: string;
 }
 
 /** Graph's `message` resource, the fields mailhook sets. */
@@ -71,6 +74,15 @@ export function fileAttachment(attachment: OutboundAttachment, contentBytes: str
     name: attachment.name,
     contentType: attachment.contentType,
     contentBytes,
+    ...inlineFields(attachment),
+  };
+}
+
+/** `isInline` and `contentId` of an inline part (fileAttachment and attachmentItem both take them). */
+export function inlineFields(attachment: OutboundAttachment): { isInline?: true; contentId?: string } {
+  return {
+    ...(attachment.inline ? { isInline: true as const } : {}),
+    ...(attachment.contentId ? { contentId: attachment.contentId } : {}),
   };
 }
 
@@ -125,3 +137,26 @@ export function chunkRanges(totalBytes: number, chunkBytes = uploadChunkBytes): 
 }
 
 export const contentRange = (r: ChunkRange) => `bytes ${r.start}-${r.end}/${r.total}`;
+
+/**
+ * The header that tells Graph's MIME sendMail about recipients only the envelope names: Graph takes the
+ * recipients from the To, Cc and Bcc headers (a MIME sendMail has no envelope), and Exchange keeps Bcc
+ * recipients out of the headers it sends ("MIME writers MUST NOT copy Bcc recipients to the MIME Bcc
+ * header", [MS-OXCMAIL] 2.1.3.1.1.2,
+ * https://learn.microsoft.com/openspecs/exchange_server_protocols/ms-oxcmail/db4548ad-9075-415d-876a-0b88d1a8852e).
+ * One address a line, folded, so no line passes 998 characters (RFC 5322 section 2.1.1). Empty when none.
+ */
+export function bccHeader(bcc: MimeMessage["bcc"]): string {
+  return bcc.length === 0 ? "" : `Bcc: ${bcc.map((r) => r.address).join(",\r\n ")}\r\n`;
+}
+
+/**
+ * Whether a MIME message goes to Graph as MIME (`POST /users/{id}/sendMail`, Content-Type text/plain, the
+ * MIME in base64, https://learn.microsoft.com/graph/outlook-send-mime-message): the base64 body with the Bcc
+ * header must fit Graph's 4 MB request, and To and Cc must name envelope recipients only (Graph would
+ * deliver to anyone they name).
+ */
+export function sendsAsMime(message: Pick<MimeMessage, "size" | "bcc" | "headersWithinEnvelope">): boolean {
+  const bytes = message.size + Buffer.byteLength(bccHeader(message.bcc));
+  return message.headersWithinEnvelope && base64Length(bytes) <= graphRequestMaxBytes;
+}

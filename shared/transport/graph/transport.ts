@@ -2,14 +2,27 @@ import type { Readable } from "node:stream";
 import { buffer } from "node:stream/consumers";
 import type { Client, GraphError } from "@microsoft/microsoft-graph-client";
 import { z } from "zod";
-import type { ComposedMessage, OutboundAttachment, OutboundMessage } from "../../domain/outbound.js";
+import type {
+  ComposedMessage,
+  MimeMessage,
+  OutboundAttachment,
+  OutboundMessage,
+} from "../../domain/outbound.js";
 import { classifyTokenFailure } from "../entra/outcome.js";
 import { type AccessToken, graphScope, TokenError, type TokenProvider } from "../entra/tokenProvider.js";
 import type { SendOutcome } from "../outcome.js";
 import type { Transport } from "../transport.js";
 import { createGraphClient } from "./client.js";
 import { classifyGraphFailure, type GraphFailure, type GraphStep } from "./outcome.js";
-import { type AttachmentRoute, fileAttachment, planGraphSend, toGraphMessage } from "./payload.js";
+import {
+  type AttachmentRoute,
+  bccHeader,
+  fileAttachment,
+  inlineFields,
+  planGraphSend,
+  sendsAsMime,
+  toGraphMessage,
+} from "./payload.js";
 import { GraphStepError, uploadToSession } from "./uploadSession.js";
 
 export interface GraphTransportSettings {
@@ -29,11 +42,14 @@ const uploadSessionSchema = z.object({ uploadUrl: z.url() });
 
 /**
  * Microsoft Graph, app-only: `sendMail` when the request fits under Graph's 4 MB cap; otherwise a draft,
- * attachments added one by one (upload sessions from 3 MB), then `send`. Answers are classified, not thrown.
+ * attachments added one by one (upload sessions from 3 MB), then `send`. A sender's own MIME goes as MIME
+ * sendMail (intake turned larger ones into composed messages). Answers are classified, not thrown.
  *
  * Duplicate windows (Graph has no idempotency key): a sendMail or send that times out or gets a 5xx may still
- * be delivered, and the retry sends again. A message sent through a draft is always kept in Sent Items
- * (Graph's `send` has no saveToSentItems).
+ * be delivered, and the retry sends again. A message sent through a draft or as MIME is always kept in Sent
+ * Items: Graph's `send` has no saveToSentItems and a MIME sendMail body has no place for it
+ * (https://learn.microsoft.com/graph/api/user-sendmail: "This method saves the message in the Sent Items
+ * folder"); the status timeline says so when saveToSentItems was false.
  */
 export class GraphTransport implements Transport {
   readonly name = "graph" as const;
@@ -58,12 +74,12 @@ export class GraphTransport implements Transport {
   }
 
   async send(message: OutboundMessage): Promise<SendOutcome> {
-    if (message.kind === "mime") {
-      // Intake hands the graph transport composed messages only (raw MIME arrives with the SMTP edge).
+    if (message.kind === "mime" && !sendsAsMime(message)) {
+      // Intake turns every other MIME message of a graph client into a composed one.
       return {
         kind: "permanent",
         code: "unsupported",
-        text: "the graph transport sends composed messages only",
+        text: "this MIME message is larger than Graph's 4 MB MIME sendMail or names recipients outside its envelope",
       };
     }
     const mailbox = message.from.address.toLowerCase();
@@ -77,11 +93,25 @@ export class GraphTransport implements Transport {
       return { kind: "transient", code: "entra", text: errorText(error) };
     }
     try {
-      const plan = planGraphSend(message);
-      if (plan.kind === "sendMail") await this.sendMail(message);
-      else await this.sendThroughDraft(message, plan.routes);
+      let savedAnyway: string | undefined;
+      if (message.kind === "mime") {
+        await this.sendMime(message);
+        savedAnyway = "Graph's MIME sendMail";
+      } else {
+        const plan = planGraphSend(message);
+        if (plan.kind === "sendMail") await this.sendMail(message);
+        else {
+          await this.sendThroughDraft(message, plan.routes);
+          savedAnyway = "a Graph draft send";
+        }
+      }
       this.throttles.delete(mailbox);
-      return { kind: "sent" };
+      return savedAnyway && !message.saveToSentItems
+        ? {
+            kind: "sent",
+            note: `kept in Sent Items although saveToSentItems is false: ${savedAnyway} always saves`,
+          }
+        : { kind: "sent" };
     } catch (error) {
       if (!(error instanceof GraphStepError))
         return { kind: "transient", code: "unexpected", text: errorText(error) };
@@ -108,6 +138,18 @@ export class GraphTransport implements Transport {
       saveToSentItems: message.saveToSentItems,
     };
     await this.call("sendMail", (c) => c.api(`${userPath(message)}/sendMail`).post(body));
+  }
+
+  /** MIME sendMail: the MIME in base64 as a text/plain body, envelope-only recipients named in a Bcc header. */
+  private async sendMime(message: MimeMessage): Promise<void> {
+    const mime = await buffer(await message.open());
+    const body = Buffer.concat([Buffer.from(bccHeader(message.bcc)), mime]).toString("base64");
+    await this.call("sendMail", (c) =>
+      c
+        .api(`${userPath(message)}/sendMail`)
+        .header("Content-Type", "text/plain")
+        .post(body),
+    );
   }
 
   private async sendThroughDraft(message: ComposedMessage, routes: AttachmentRoute[]): Promise<void> {
@@ -144,6 +186,7 @@ export class GraphTransport implements Transport {
             name: attachment.name,
             size: attachment.size,
             contentType: attachment.contentType,
+            ...inlineFields(attachment),
           },
         }),
       ),

@@ -129,6 +129,8 @@ async function mailOptions(message: OutboundMessage): Promise<SendMailOptions> {
       filename: a.name,
       contentType: a.contentType,
       content: await a.open(),
+      ...(a.contentId ? { cid: a.contentId } : {}),
+      ...(a.inline ? { contentDisposition: "inline" as const } : {}),
     })),
   );
   return {
