@@ -13,13 +13,21 @@ export function endpointFrom(io: CliIo, flags: { url?: string; key?: string }): 
   const key = flags.key ?? io.env.MAILHOOK_KEY;
   if (!url) throw new CliError("Set MAILHOOK_URL (e.g. https://<app>.azurewebsites.net) or pass --url.", 2);
   if (!key) throw new CliError("Set MAILHOOK_KEY to your API key or pass --key.", 2);
+  return { baseUrl: apiBaseUrl(url), key };
+}
+
+/** The API base of a deployment URL as typed (see `apiBase`); an http(s) URL or a usage error. */
+export function apiBaseUrl(url: string): string {
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
     throw new CliError(`MAILHOOK_URL ${url} is not a URL.`, 2);
   }
-  return { baseUrl: apiBase(parsed), key };
+  if (parsed.protocol !== "https:" && parsed.protocol !== "http:") {
+    throw new CliError(`MAILHOOK_URL ${url} is not an http(s) URL.`, 2);
+  }
+  return apiBase(parsed);
 }
 
 /**

@@ -1,4 +1,5 @@
 import { doctorCommand } from "./doctor/command.js";
+import { edgeCommand } from "./edge/command.js";
 import { CliError, type CliIo } from "./io.js";
 import { keysCommand } from "./keys.js";
 import { quotaCommand, statusCommand } from "./lookup.js";
@@ -12,11 +13,13 @@ export const usage = `mailhook: send email through a mailhook deployment, and ch
   mailhook quota <mailbox>
   mailhook doctor [--env-file .azure/<env>/.env] [--domain contoso.com ...] [--dns-server 1.1.1.1[:53]]
                   [--static-ip 203.0.113.7] [--egress-ip 203.0.113.7] [--timeout-ms 5000]
+  mailhook edge --api https://<app>.azurewebsites.net [--listen [host:]port] ... (mailhook edge --help)
 
 send, status and quota read MAILHOOK_URL (the app, e.g. https://<app>.azurewebsites.net, with or without
 /api or /api/v1; npm start prints the local one) and MAILHOOK_KEY.
 doctor reads the app settings (MAILHOOK_CLIENTS, SMTP_HOST, ...) from the environment, or from an azd
 environment file (--env-file), whose MAILHOOK_URL and STATIC_OUTBOUND_IP it checks too.
+edge is the SMTP server for devices that cannot post HTTP; it forwards each message to the API.
 `;
 
 const commands: Record<string, (args: string[], io: CliIo) => Promise<number>> = {
@@ -25,6 +28,7 @@ const commands: Record<string, (args: string[], io: CliIo) => Promise<number>> =
   status: statusCommand,
   quota: quotaCommand,
   doctor: doctorCommand,
+  edge: edgeCommand,
 };
 
 /** Runs one CLI invocation; answers the exit code. Nothing here calls process.exit. */

@@ -8,6 +8,8 @@ import { stopChild } from "./azurite.js";
 export interface LocalHost {
   url: string;
   devKey: string;
+  /** The local SMTP edge's port, when it runs (MAILHOOK_EDGE_PORT; tests turn it off unless they ask). */
+  edgePort?: number;
   dataDir: string;
   outboxDir: string;
   /** The launcher's process (`npm start`); the Functions-like host runs as its child. */
@@ -24,22 +26,24 @@ const startScript = join(projectRoot(), "dist", "dev", "start.js");
 
 /**
  * Starts the built local host exactly as `npm start` does (`node dist/dev/start.js`), on a free port with a
- * private data directory, and reads the URL and development key from its banner. Used by the end-to-end
- * tests and the benchmarks; run `npm run build` first.
+ * private data directory, and reads the URL, the development key and the edge's port from its banner. The
+ * SMTP edge is off (MAILHOOK_EDGE_PORT=0) unless `env` sets a port: parallel tests must not race for 2525.
+ * Used by the end-to-end tests and the benchmarks; run `npm run build` first.
  */
 export async function startLocalHost(
   options: { env?: Record<string, string>; dataDir?: string; timeoutMs?: number } = {},
 ): Promise<LocalHost> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), "mailhook-host-")));
   const child = spawn(process.execPath, [startScript], {
-    env: { ...process.env, PORT: "0", MAILHOOK_DATA_DIR: dataDir, ...options.env },
+    env: { ...process.env, PORT: "0", MAILHOOK_DATA_DIR: dataDir, MAILHOOK_EDGE_PORT: "0", ...options.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
   child.stderr?.on("data", (chunk) => {
     output += chunk;
   });
-  const banner = await new Promise<{ url: string; devKey: string }>((resolve, reject) => {
+  const banner = await new Promise<{ url: string; devKey: string; edgePort?: number }>((resolve, reject) => {
+    let edgePort: number | undefined;
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
       reject(new Error(`local host did not start:\n${output}`));
@@ -52,12 +56,15 @@ export async function startLocalHost(
     // The banner's `export MAILHOOK_URL=… MAILHOOK_KEY=…` line, made for the CLI, holds both.
     createInterface({ input: child.stdout! }).on("line", (line) => {
       output += `${line}\n`;
+      const edgeMatch = /^\s+edge\s+smtp:\/\/127\.0\.0\.1:(\d+)/.exec(line);
+      if (edgeMatch?.[1]) edgePort = Number(edgeMatch[1]);
       const exported = /^\s+export MAILHOOK_URL=(http:\/\/\S+) MAILHOOK_KEY=(\S+)$/.exec(line);
       if (exported?.[1] && exported[2]) {
         clearTimeout(timer);
         child.off("exit", onExit);
         // Without a development client the key is a placeholder.
-        resolve({ url: exported[1], devKey: exported[2].startsWith("<") ? "" : exported[2] });
+        const devKey = exported[2].startsWith("<") ? "" : exported[2];
+        resolve({ url: exported[1], devKey, ...(edgePort ? { edgePort } : {}) });
       }
     });
   });

@@ -4,8 +4,10 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { sha256Hex } from "../shared/domain/client.js";
+import { jsonLogger, textLogger } from "../shared/log.js";
 import { type RunningAzurite, startAzurite, stopChild } from "./azurite.js";
-import { loadLocalSettings } from "./settings.js";
+import { type LocalEdge, startLocalEdge } from "./edge.js";
+import { defaultEdgePort, loadLocalSettings } from "./settings.js";
 import { type SmtpSink, startSmtpSink } from "./smtpSink.js";
 import { ensureLocalCertificate } from "./tls.js";
 
@@ -14,17 +16,19 @@ const devSender = "dev@mailhook.local";
 
 /**
  * `npm start`: the local environment (Azurite and an SMTP sink standing in for Azure Storage and Microsoft 365)
- * plus the local Functions host, configured through the same app settings it reads in Azure.
+ * plus the local Functions host, configured through the same app settings it reads in Azure, and an SMTP
+ * edge in front of it for trying a device's path.
  */
 async function main(): Promise<void> {
   const local = loadLocalSettings(process.env);
   const dataDir = local.dataDir;
   await mkdir(dataDir, { recursive: true });
   const env: NodeJS.ProcessEnv = { ...process.env };
-  const started: { azurite?: RunningAzurite; sink?: SmtpSink; host?: ChildProcess } = {};
+  const started: { azurite?: RunningAzurite; sink?: SmtpSink; host?: ChildProcess; edge?: LocalEdge } = {};
   const lines: string[] = [];
 
   const stopAll = async () => {
+    if (started.edge?.kind === "running") await started.edge.edge.stop();
     if (started.host) await stopChild(started.host);
     await started.sink?.stop();
     await started.azurite?.stop();
@@ -91,11 +95,51 @@ async function main(): Promise<void> {
       stopAll().then(() => process.exit(code ?? 1));
     });
 
+    const edgePort = local.MAILHOOK_EDGE_PORT ?? defaultEdgePort;
+    // The edge logs as the host does: short lines on a terminal, JSON otherwise (MAILHOOK_LOG decides).
+    const writeLine = (level: "info" | "warn" | "error", line: string) =>
+      (level === "info" ? process.stdout : process.stderr).write(`${line}\n`);
+    const edge = await startLocalEdge({
+      apiBaseUrl: `${url}/api`,
+      port: edgePort,
+      tls: await ensureLocalCertificate(join(dataDir, "tls")),
+      messageBytes: local.MAX_MESSAGE_BYTES,
+      log:
+        (local.MAILHOOK_LOG ?? (process.stdout.isTTY ? "text" : "json")) === "text"
+          ? textLogger(writeLine, { component: "edge" })
+          : jsonLogger(writeLine, { component: "edge" }),
+    });
+    started.edge = edge;
+    if (edge.kind === "taken" && local.MAILHOOK_EDGE_PORT !== undefined) {
+      throw new Error(
+        `MAILHOOK_EDGE_PORT=${edgePort}: 127.0.0.1:${edgePort} is already in use; choose another port, or 0 to start without the SMTP edge`,
+      );
+    }
+    const edgeLines =
+      edge.kind === "running"
+        ? [
+            `  edge      smtp://127.0.0.1:${edge.port}  (SMTP for devices: any user name, the API key as password)`,
+          ]
+        : edge.kind === "taken"
+          ? [
+              `  edge      not started: 127.0.0.1:${edge.port} is in use (set MAILHOOK_EDGE_PORT to another port, or 0)`,
+            ]
+          : [];
+    const trySmtp =
+      edge.kind === "running"
+        ? [
+            "Or send it as a device would, over SMTP (swaks, or any mail client):",
+            `  swaks --server 127.0.0.1:${edge.port} --auth-user scanner --auth-password ${devKey ?? "<key>"} \\`,
+            "        --from dev@mailhook.local --to alice@contoso.com --attach @scan.pdf",
+          ]
+        : [];
+
     process.stdout.write(
       [
         "",
         "mailhook is running",
         `  url       ${url}/api/v1/messages`,
+        ...edgeLines,
         ...lines,
         "",
         "For the mailhook command (npx mailhook send, status, quota), in another shell:",
@@ -104,6 +148,7 @@ async function main(): Promise<void> {
         "Send a scan:",
         `  curl -H "Authorization: Bearer ${devKey ?? "<key>"}" -F to=alice@contoso.com -F subject=Scan \\`,
         `       -F file=@scan.pdf ${url}/api/v1/messages`,
+        ...trySmtp,
         "Press Ctrl-C to stop.",
         "",
       ].join("\n"),
