@@ -173,28 +173,35 @@ export type StoredMessage = z.infer<typeof storedMessageSchema>;
  * stored as it came (in Blob storage, with a Message-ID or Date added only when missing and a Bcc header
  * removed), with the SMTP envelope beside it. Version 1 of kind "mime"; queued in envelope version 2.
  */
-export const storedMimeMessageSchema = z.object({
-  kind: z.literal("mime"),
-  v: z.literal(1),
-  id: z.string(),
-  clientId: z.string(),
-  /** The envelope sender (SMTP MAIL FROM): the mailbox that sends. */
-  from: mailboxRecord,
-  /** The envelope recipients (SMTP RCPT TO): to, cc and bcc alike. */
-  recipients: z.array(mailboxRecord),
-  /** Lower-cased addresses of the To and Cc headers; every other envelope recipient is a Bcc. */
-  visibleRecipients: z.array(z.string()),
-  /** The Message-ID header (the sender's own, or the one added at intake). */
-  messageId: z.string(),
-  /** Where the MIME is: `{id}/message.eml`. */
-  blob: z.string(),
-  /** Bytes of the stored MIME. */
-  size: z.number().int().nonnegative(),
-  sha256: z.string(),
-  /** SHA-256 of the bytes as they arrived, before anything was added: what a retry of the same message repeats. */
-  sourceSha256: z.string(),
-  saveToSentItems: z.boolean().optional(),
-});
+export const storedMimeMessageSchema = z
+  .object({
+    kind: z.literal("mime"),
+    v: z.literal(1),
+    id: z.string(),
+    clientId: z.string(),
+    /** The envelope sender (SMTP MAIL FROM): the mailbox that sends. */
+    from: mailboxRecord,
+    /** The envelope recipients (SMTP RCPT TO): to, cc and bcc alike. */
+    recipients: z.array(mailboxRecord),
+    /** Lower-cased addresses of the To and Cc headers; every other envelope recipient is a Bcc. */
+    visibleRecipients: z.array(z.string()),
+    /** The Message-ID header (the sender's own, or the one added at intake). */
+    messageId: z.string(),
+    /** Where the MIME is: `{id}/message.eml` in Blob storage ... */
+    blob: z.string().optional(),
+    /** ... or, for a small message, the MIME itself (base64) in the queue message. */
+    contentBase64: z.string().optional(),
+    /** Bytes of the stored MIME. */
+    size: z.number().int().nonnegative(),
+    sha256: z.string(),
+    /** SHA-256 of the bytes as they arrived, before anything was added: what a retry of the same message repeats. */
+    sourceSha256: z.string(),
+    saveToSentItems: z.boolean().optional(),
+  })
+  .refine(
+    (m) => (m.blob === undefined) !== (m.contentBase64 === undefined),
+    "exactly one of blob or contentBase64",
+  );
 export type StoredMimeMessage = z.infer<typeof storedMimeMessageSchema>;
 
 /** What a queue envelope can carry: a composed message (JSON, multipart) or the sender's own MIME. */

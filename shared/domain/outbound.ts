@@ -109,7 +109,10 @@ export function toOutbound(
       ...mimeRecipients(message),
       size: message.size,
       saveToSentItems: message.saveToSentItems ?? options.saveToSentItems,
-      open: () => options.download(message.blob),
+      open: () =>
+        message.blob
+          ? options.download(message.blob)
+          : Promise.resolve(Readable.from(Buffer.from(message.contentBase64 ?? "", "base64"))),
     };
   }
   const open = (a: StoredAttachment) =>

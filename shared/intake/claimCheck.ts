@@ -58,6 +58,7 @@ async function storeMessage(id: string, message: object, store: MessageStore): P
 }
 
 export function usesBlobs(envelope: QueueEnvelope): boolean {
-  if (envelope.v === 2 || envelope.messageBlob !== undefined) return true;
+  if (envelope.messageBlob !== undefined) return true;
+  if (envelope.v === 2) return envelope.message?.blob !== undefined;
   return envelope.message?.attachments.some((a) => a.blob) ?? false;
 }

@@ -1,3 +1,4 @@
+import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { type AttachmentStream, type HeaderLines, MailParser, type MessageText } from "mailparser";
 import type { Mailbox } from "../domain/address.js";
@@ -82,7 +83,10 @@ export async function mimeToComposed(
   };
 
   try {
-    await pipeline(await store.download(message.blob), parser);
+    const source = message.blob
+      ? await store.download(message.blob)
+      : Readable.from(Buffer.from(message.contentBase64 ?? "", "base64"));
+    await pipeline(source, parser);
   } catch (error) {
     await Promise.allSettled(uploads);
     throw new ProblemError("badRequest", `The MIME message cannot be read: ${String(error)}.`, {

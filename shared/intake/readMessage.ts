@@ -137,7 +137,7 @@ async function readMime(request: IntakeRequest, context: IntakeContext): Promise
     recipients,
     visibleRecipients: [...new Set([...headers.to, ...headers.cc].map((m) => m.address.toLowerCase()))],
     messageId: streamed.messageId,
-    blob: streamed.blob,
+    ...(streamed.blob ? { blob: streamed.blob } : { contentBase64: streamed.contentBase64 }),
     size: streamed.size,
     sha256: streamed.sha256,
     sourceSha256: streamed.sourceSha256,

@@ -130,6 +130,39 @@ describe("message/rfc822 to an SMTP transport", () => {
     expect(record.json).toMatchObject({ status: "sent", recipients: 2 });
   });
 
+  it("keeps a small MIME inline in its queue message and streams a larger one into Blob storage", async () => {
+    const small = await compose({
+      from: "scanner@contoso.com",
+      to: "alice@contoso.com",
+      subject: "s",
+      text: "x",
+    });
+    const large = await compose({
+      from: "scanner@contoso.com",
+      to: "alice@contoso.com",
+      subject: "l",
+      attachments: [{ filename: "scan.pdf", content: randomBytes(200_000) }],
+    });
+    const smallId = String((await post(smtpClient.key, small)).json?.id);
+    const largeId = String((await post(smtpClient.key, large)).json?.id);
+    expect((await storageContents(storageConnection(), env.names)).blobs).toEqual([`${largeId}/message.eml`]);
+    await drainOnce(env);
+    for (const id of [smallId, largeId]) {
+      const record = await call(getMessageRoute, env, { headers: bearer(smtpClient.key), params: { id } });
+      expect(record.json).toMatchObject({ status: "sent" });
+    }
+    expect((await storageContents(storageConnection(), env.names)).blobs).toEqual([]);
+  });
+
+  it("refuses a header block over 1 MiB as unreadable MIME (400)", async () => {
+    const answer = await post(
+      smtpClient.key,
+      `From: scanner@contoso.com\r\nX-Long: ${"a".repeat(1_100_000)}\r\n\r\nx\r\n`,
+    );
+    expect(answer.status, JSON.stringify(answer.json)).toBe(400);
+    expect(answer.json?.detail).toMatch(/not a readable MIME message/);
+  });
+
   it("delivers a multipart/alternative with inline images, attachments byte for byte", async () => {
     const logo = randomBytes(20_000);
     const pdf = randomBytes(120_000);
