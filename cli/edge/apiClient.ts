@@ -118,11 +118,15 @@ export class EdgeApi {
             length += chunk.length;
             if (length <= 64 * 1024) chunks.push(chunk);
           });
-          res.on("end", () =>
-            settle({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }),
-          );
+          const early = body !== undefined && !body.readableEnded;
+          res.on("end", () => {
+            settle({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") });
+            // A request cut short is never finished: let its connection go instead of leaving the API
+            // waiting for a rest that will not come.
+            if (early) req.destroy();
+          });
           res.on("error", (error) => settle({ error: describe(error) }));
-          if (body && !body.readableEnded) {
+          if (body && early) {
             // The API answered before the whole message was sent (401, 413...): the rest is not needed, but
             // the SMTP side must still read the DATA to its end before it can reply.
             body.unpipe(req);
