@@ -288,7 +288,7 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
     };
     const at = new Date(m.arrivalMs).toISOString();
     statuses.set(id, {
-      v: 1,
+      v: 2,
       id,
       clientId: "sim",
       status: "queued",

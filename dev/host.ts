@@ -34,7 +34,7 @@ async function main(): Promise<void> {
       queue,
       poisonOf(queue.name),
       host.queues,
-      (item, count) => fn.run(item, count, composed, log),
+      (item, delivery) => fn.run(item, delivery, composed, log),
       log,
     );
   });

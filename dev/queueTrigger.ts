@@ -2,7 +2,10 @@ import type { DequeuedMessageItem, QueueClient } from "@azure/storage-queue";
 import type { Logger } from "../shared/log.js";
 import type { QueueSettings } from "./hostSettings.js";
 
-export type QueueHandler = (item: unknown, dequeueCount: number) => Promise<void>;
+export type QueueHandler = (
+  item: unknown,
+  delivery: { dequeueCount: number; queueMessageId: string },
+) => Promise<void>;
 
 // A fetched message stays invisible while its function runs: the Functions host takes 10 minutes and renews;
 // the local host takes 30 s and renews every 10 s, so a killed host's messages come back within 30 s.
@@ -105,7 +108,7 @@ export class LocalQueueTrigger {
       }
       let failed = false;
       try {
-        await this.handler(decode(message.messageText), dequeueCount);
+        await this.handler(decode(message.messageText), { dequeueCount, queueMessageId: messageId });
       } catch (error) {
         failed = true;
         this.log.warn("queue function failed", {

@@ -2,6 +2,7 @@ import type { Client } from "../domain/client.js";
 import { ProblemError } from "../domain/problem.js";
 import { type MessageStatus, type StatusRecord, transition } from "../domain/statusRecord.js";
 import type { Logger } from "../log.js";
+import { abandonCheckpoint } from "./abandonCheckpoint.js";
 import { messageNotFound } from "./messageNotFound.js";
 import type { Services } from "./services.js";
 
@@ -9,7 +10,10 @@ const cancellable: ReadonlySet<MessageStatus> = new Set(["queued", "scheduled", 
 
 /**
  * Cancels a message not yet handed to a provider. The status change is conditional (ETag), so it cannot
- * cross the dispatcher's move to `sending`: one of the two wins. Cancelling twice is not an error.
+ * cross the dispatcher's move to `sending`: one of the two wins. Cancelling twice is not an error. A draft
+ * an earlier attempt left with the provider is deleted after the cancel is recorded (never before: a
+ * dispatcher that found the recorded draft gone would take it for sent); if it had been sent after all,
+ * the message is `sent` and the cancel is refused.
  */
 export async function cancelMessage(
   client: Client,
@@ -32,13 +36,17 @@ export async function cancelMessage(
     });
   });
   if (!record) throw messageNotFound(id);
-  if (refused) {
-    const why = refused.status === "sending" ? "sending has begun" : `it is already ${refused.status}`;
-    throw new ProblemError("conflict", `Message ${id} cannot be cancelled: ${why}.`, {
-      extensions: { messageStatus: refused.status },
-    });
-  }
+  if (refused) throw cannotCancel(id, refused);
+  const settled = record.checkpoint ? (await abandonCheckpoint(record, { ...services, log })).record : record;
+  if (settled.status === "sent") throw cannotCancel(id, settled);
   await services.messages.deleteMessage(id);
   log.info("message cancelled", { messageId: id, clientId: client.id });
-  return record;
+  return settled;
+}
+
+function cannotCancel(id: string, record: StatusRecord): ProblemError {
+  const why = record.status === "sending" ? "sending has begun" : `it is already ${record.status}`;
+  return new ProblemError("conflict", `Message ${id} cannot be cancelled: ${why}.`, {
+    extensions: { messageStatus: record.status },
+  });
 }

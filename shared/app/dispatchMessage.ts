@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { text } from "node:stream/consumers";
 import {
   decodeEnvelope,
@@ -14,8 +15,10 @@ import { type MessageStore, PacingContentionError } from "../storage/ports.js";
 import type { SendOutcome } from "../transport/outcome.js";
 import type { Transport } from "../transport/transport.js";
 import { markFailed } from "./failMessage.js";
+import { flushReport } from "./finalReport.js";
 import type { MailboxPacer } from "./mailboxPacer.js";
 import { recordOutcome } from "./recordOutcome.js";
+import { ClaimLostError, claimed, heldUntil, saveCheckpoint } from "./sendClaim.js";
 import type { DispatchDeps } from "./services.js";
 
 const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -23,15 +26,31 @@ const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(reso
 // A mailbox record contended beyond the store's retries: come back after a short random pause, no attempt spent.
 const contentionRetryMs = { min: 500, spread: 2000 };
 
-/** Queue trigger for `mailhook-outbound`: sends one message, at most once as far as the status record can tell. */
-export async function dispatchMessage(item: unknown, deps: DispatchDeps): Promise<void> {
+/** Which queue message is being handled: its id names the dispatcher's claim (a redelivery is the same owner). */
+export interface Delivery {
+  queueMessageId?: string;
+}
+
+/**
+ * Queue trigger for `mailhook-outbound`: sends one message once. The move to `sending` is a claim (owner and
+ * expiry, written under the record's ETag), so two queue messages for one message never both send; a copy
+ * that finds a live claim of another comes back when it ends.
+ */
+export async function dispatchMessage(
+  item: unknown,
+  deps: DispatchDeps,
+  delivery: Delivery = {},
+): Promise<void> {
   const envelope = decodeEnvelope(item);
+  const owner = delivery.queueMessageId ?? randomUUID();
   const record = await deps.statuses.get(envelope.clientId, envelope.id);
   if (!record) {
     deps.log.error("no status record for queued message; dropping it", { messageId: envelope.id });
     return;
   }
   if (isFinal(record.status)) {
+    // A report owed from an invocation that failed after recording the final status goes out now.
+    await flushReport(record, deps);
     deps.log.info("message already final; redelivery ignored", {
       messageId: envelope.id,
       status: record.status,
@@ -39,6 +58,18 @@ export async function dispatchMessage(item: unknown, deps: DispatchDeps): Promis
     return;
   }
   const now = deps.clock.now().getTime();
+  const leaseMs = deps.pacer.policy(envelope.mailbox, record.transport).leaseMs;
+  const claimEndsAt = heldUntil(record, owner, now, leaseMs);
+  if (claimEndsAt !== undefined) {
+    // Another dispatcher is sending it (a second queue message for one message): look again when its claim
+    // ends; by then it is final (this copy is dropped) or the claim expired (this copy takes over).
+    await requeue(envelope, deps, claimEndsAt - now + contentionRetryMs.min * Math.random());
+    deps.log.info("message claimed by another dispatcher; looking again later", {
+      messageId: envelope.id,
+      until: claimEndsAt,
+    });
+    return;
+  }
   if (record.sendAt && Date.parse(record.sendAt) > now) {
     // Scheduled beyond one visibility timeout (7 days): wait again.
     await requeue(envelope, deps, Date.parse(record.sendAt) - now);
@@ -46,8 +77,9 @@ export async function dispatchMessage(item: unknown, deps: DispatchDeps): Promis
   }
   const transport = deps.transports.get(record.transport);
   if (!transport) throw new Error(`transport ${record.transport} is not configured`);
-  const leaseId = await reserveSlot(envelope, record, deps);
-  if (leaseId !== undefined) await sendInSlot(envelope, transport, leaseId, deps);
+  const claim = { owner, leaseMs };
+  const leaseId = await reserveSlot(envelope, record, claim, deps);
+  if (leaseId !== undefined) await sendInSlot(envelope, transport, leaseId, claim, deps);
 }
 
 /**
@@ -58,6 +90,7 @@ export async function dispatchMessage(item: unknown, deps: DispatchDeps): Promis
 async function reserveSlot(
   envelope: QueueEnvelope,
   record: StatusRecord,
+  claim: { owner: string; leaseMs: number },
   deps: DispatchDeps,
 ): Promise<string | undefined> {
   // A deferred message holds a booking for its planned slot (shared/pacing/window.ts).
@@ -94,8 +127,11 @@ async function reserveSlot(
         const policy = deps.pacer.policy(envelope.mailbox, record.transport);
         const reason = describeWait(decision, policy, envelope.recipients);
         const nextAttemptAt = new Date(decision.until).toISOString();
+        // Not over a final status, nor over another dispatcher's live claim (it took the message meanwhile).
         await deps.statuses.update(envelope.clientId, envelope.id, (r) =>
-          isFinal(r.status) ? undefined : transition(r, "deferred", at, { nextAttemptAt, reason }),
+          isFinal(r.status) || heldUntil(r, claim.owner, at.getTime(), claim.leaseMs) !== undefined
+            ? undefined
+            : transition(r, "deferred", at, { nextAttemptAt, reason }),
         );
       }
       await requeue(envelope, deps, decision.until - at.getTime());
@@ -109,11 +145,16 @@ async function reserveSlot(
   }
 }
 
-/** Sends in a reserved slot, then records the outcome and hands the slot back to pacing. */
+/**
+ * Sends in a reserved slot under the message's claim, then records the outcome and hands the slot back to
+ * pacing. The transport gets what an earlier attempt recorded (a Graph draft) and records what it creates
+ * before it asks the provider to send.
+ */
 async function sendInSlot(
   envelope: QueueEnvelope,
   transport: Transport,
   leaseId: string,
+  claim: { owner: string; leaseMs: number },
   deps: DispatchDeps,
 ): Promise<void> {
   const release = (throttle?: ThrottleFeedback) =>
@@ -126,16 +167,10 @@ async function sendInSlot(
   try {
     const message = await loadMessage(envelope, deps.messages);
     const sending = await deps.statuses.update(envelope.clientId, envelope.id, (r) =>
-      isFinal(r.status)
-        ? undefined
-        : transition(r, "sending", deps.clock.now(), {
-            attempts: r.attempts + 1,
-            nextAttemptAt: undefined,
-            reason: undefined,
-          }),
+      claimed(r, claim.owner, deps.clock.now(), claim.leaseMs),
     );
-    if (sending?.status !== "sending") {
-      // Cancelled (or finished elsewhere) while waiting for the slot: nothing to send.
+    if (sending?.status !== "sending" || sending.claim?.owner !== claim.owner) {
+      // Cancelled, finished or claimed elsewhere while waiting for the slot: nothing to send.
       await release();
       return;
     }
@@ -144,10 +179,18 @@ async function sendInSlot(
         saveToSentItems: deps.saveToSentItems(message.clientId),
         download: (path) => deps.messages.download(path),
       }),
+      {
+        checkpoint: sending.checkpoint,
+        saveCheckpoint: (checkpoint) => saveCheckpoint(deps.statuses, envelope, claim.owner, checkpoint),
+      },
     );
   } catch (error) {
     // The send may or may not have happened: the reservation keeps counting, only the lease ends.
     await release();
+    if (error instanceof ClaimLostError) {
+      deps.log.warn("claim taken over by another dispatcher; this attempt stops", { messageId: envelope.id });
+      return;
+    }
     throw error;
   }
   deps.log.info("send attempt finished", {
@@ -163,7 +206,7 @@ async function sendInSlot(
       quota: outcome.cause === "quota",
       reason: `${outcome.code ?? "throttled"}: ${outcome.text}`,
     });
-    await recordOutcome(outcome, envelope, deps, plannedAt);
+    await recordOutcome(outcome, envelope, claim.owner, deps, plannedAt);
     return;
   }
   // A final outcome is recorded first: should the release fail, the lease simply runs out, and a
@@ -176,7 +219,7 @@ async function sendInSlot(
       }),
     );
   if (outcome.kind === "transient") await releaseQuietly();
-  await recordOutcome(outcome, envelope, deps, undefined);
+  await recordOutcome(outcome, envelope, claim.owner, deps, undefined);
   await releaseQuietly();
 }
 

@@ -1,8 +1,10 @@
 import { encodeEnvelope, type QueueEnvelope } from "../domain/envelope.js";
-import { transition } from "../domain/statusRecord.js";
+import { isFinal, type StatusRecord, transition } from "../domain/statusRecord.js";
 import { describeThrottle } from "../pacing/wording.js";
 import type { SendOutcome } from "../transport/outcome.js";
 import { markFailed } from "./failMessage.js";
+import { flushReport, owedReport } from "./finalReport.js";
+import { owns } from "./sendClaim.js";
 import type { DispatchDeps } from "./services.js";
 
 /** Thrown for a transient failure: the queue trigger retries it, and after maxDequeueCount it goes to poison. */
@@ -16,65 +18,87 @@ export class TransientSendError extends Error {
 /**
  * Records what a send attempt came to: sent (content deleted, reported), permanent (dead letter, reported),
  * throttled (deferred to `plannedAt`, the slot pacing booked after the pause; no attempt spent) or
- * transient (deferred, then thrown so the queue retries it).
+ * transient (deferred, then thrown so the queue retries it). Only `sent` is recorded over a claim that
+ * another dispatcher took over meanwhile (it is true whoever holds the claim); the rest is that one's to
+ * decide.
  */
 export async function recordOutcome(
   outcome: SendOutcome,
   envelope: QueueEnvelope,
+  owner: string,
   deps: DispatchDeps,
   plannedAt: number | undefined,
 ): Promise<void> {
   const { clientId, id } = envelope;
   const now = deps.clock.now();
   const at = now.toISOString();
+  // Whether the conditional change below was made (the store hands back the record either way).
+  let applied = false;
+  const mine = (r: StatusRecord) => {
+    applied = owns(r, owner);
+    return applied;
+  };
   switch (outcome.kind) {
     case "sent": {
       const sent = await deps.statuses.update(clientId, id, (r) =>
-        transition(
-          r,
-          "sent",
-          now,
-          {
-            sentAt: at,
-            providerMessageId: outcome.providerMessageId,
-            nextAttemptAt: undefined,
-            reason: undefined,
-            hasBlobs: false,
-          },
-          outcome.note,
-        ),
+        isFinal(r.status)
+          ? undefined
+          : transition(
+              r,
+              "sent",
+              now,
+              {
+                sentAt: at,
+                providerMessageId: outcome.providerMessageId,
+                nextAttemptAt: undefined,
+                reason: undefined,
+                hasBlobs: false,
+                checkpoint: undefined,
+                ...owedReport(r, deps.reports),
+              },
+              outcome.reconciled
+                ? "an earlier attempt had sent it (the provider said so when asked)"
+                : outcome.note,
+            ),
       );
       await deps.messages.deleteMessage(id);
-      await deps.reportFinal?.(sent);
+      await flushReport(sent, deps);
       return;
     }
     case "permanent":
-      await markFailed(envelope, deps, () => ({
-        reason: outcome.text,
-        lastError: { code: outcome.code, text: outcome.text },
-      }));
+      await markFailed(envelope, deps, (r) =>
+        mine(r) ? { reason: outcome.text, lastError: { code: outcome.code, text: outcome.text } } : undefined,
+      );
       return;
     case "throttled": {
       const plannedMs = plannedAt ?? now.getTime() + outcome.retryAfterMs;
       const nextAttemptAt = new Date(plannedMs).toISOString();
       await deps.statuses.update(clientId, id, (r) =>
-        transition(r, "deferred", now, {
-          nextAttemptAt,
-          reason: describeThrottle(outcome, nextAttemptAt),
-          lastError: { code: outcome.code, text: outcome.text, at },
-        }),
+        mine(r)
+          ? transition(r, "deferred", now, {
+              nextAttemptAt,
+              reason: describeThrottle(outcome, nextAttemptAt),
+              lastError: { code: outcome.code, text: outcome.text, at },
+            })
+          : undefined,
       );
+      if (!applied) return;
       await deps.queue.send(encodeEnvelope(envelope), { delayMs: Math.max(0, plannedMs - now.getTime()) });
       return;
     }
-    case "transient":
+    case "transient": {
       await deps.statuses.update(clientId, id, (r) =>
-        transition(r, "deferred", now, {
-          nextAttemptAt: undefined,
-          reason: `transient failure, will retry: ${outcome.text}`,
-          lastError: { code: outcome.code, text: outcome.text, at },
-        }),
+        mine(r)
+          ? transition(r, "deferred", now, {
+              nextAttemptAt: undefined,
+              reason: `transient failure, will retry: ${outcome.text}`,
+              lastError: { code: outcome.code, text: outcome.text, at },
+              ...(outcome.ambiguous ? { possibleDuplicate: true } : {}),
+            })
+          : undefined,
       );
+      if (!applied) return;
       throw new TransientSendError(outcome);
+    }
   }
 }

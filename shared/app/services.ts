@@ -1,9 +1,9 @@
 import type { Config } from "../config.js";
 import type { TransportName } from "../domain/client.js";
-import type { StatusRecord } from "../domain/statusRecord.js";
 import type { Logger } from "../log.js";
 import type { Clock, IdempotencyStore, MessageStore, OutboundQueue, StatusStore } from "../storage/ports.js";
 import type { Transport } from "../transport/transport.js";
+import type { FinalReports } from "./finalReport.js";
 import type { MailboxPacer } from "./mailboxPacer.js";
 
 /** What the use cases need, built once per process by the composition root (`shared/host/compose.ts`). */
@@ -35,6 +35,6 @@ export interface DispatchDeps {
   sleep?(ms: number): Promise<void>;
   /** Client default for Graph's saveToSentItems when the message does not say. */
   saveToSentItems(clientId: string): boolean;
-  /** Reports a message that reached `sent` or `failed` (delivery webhooks); absent: nothing is reported. */
-  reportFinal?(record: StatusRecord | undefined): Promise<void>;
+  /** Reports messages that reached `sent` or `failed` (delivery webhooks); absent: nothing is reported. */
+  reports?: FinalReports;
 }

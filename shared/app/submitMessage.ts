@@ -72,7 +72,7 @@ export async function submitMessage(
     const status = delayMs > 0 ? "scheduled" : "queued";
     const composed = incoming.kind === "composed" ? incoming.message : undefined;
     const record: StatusRecord = {
-      v: 1,
+      v: 2,
       id,
       clientId: client.id,
       status,

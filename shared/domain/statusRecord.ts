@@ -29,9 +29,32 @@ const timelineEntrySchema = z.object({
   detail: z.string().optional(),
 });
 
-/** What a caller can see of one message; stored in the `messages` table. Version 1. */
-export const statusRecordSchema = z.object({
-  v: z.literal(1),
+/**
+ * What a provider holds of an unfinished send, recorded before the provider is asked to send it, so a later
+ * attempt can ask the provider what became of it: a Graph draft, by its immutable id (it keeps that id when
+ * it moves to Sent Items), and whether every attachment is in it yet.
+ */
+export const sendCheckpointSchema = z.object({
+  kind: z.literal("graphDraft"),
+  /** The mailbox the draft lives in (the sender). */
+  mailbox: z.string(),
+  id: z.string().min(1),
+  complete: z.boolean(),
+});
+export type SendCheckpoint = z.infer<typeof sendCheckpointSchema>;
+
+/**
+ * The dispatcher that moved a message to `sending`: no other may send it until `expiresAt`; after that a
+ * dispatcher may take over, asking the provider about the checkpoint first.
+ */
+const sendClaimSchema = z.object({
+  /** The queue message (or invocation) that holds the claim. */
+  owner: z.string(),
+  expiresAt: z.string(),
+});
+export type SendClaim = z.infer<typeof sendClaimSchema>;
+
+const commonFields = {
   id: z.string(),
   clientId: z.string(),
   status: z.enum(messageStatuses),
@@ -54,13 +77,43 @@ export const statusRecordSchema = z.object({
   /** True while message bytes are held in Blob storage. */
   hasBlobs: z.boolean(),
   timeline: z.array(timelineEntrySchema),
+};
+
+/** Version 1, as the previous release wrote it; read and upgraded, never written. */
+const statusRecordV1Schema = z.object({ v: z.literal(1), ...commonFields });
+
+/**
+ * What a caller can see of one message, and what the dispatcher needs to send it once; stored in the
+ * `messages` table. Version 2 adds the claim, the provider checkpoint, the webhook outbox flag and the
+ * duplicate-risk flag to version 1.
+ */
+export const statusRecordSchema = z.object({
+  v: z.literal(2),
+  ...commonFields,
+  /**
+   * True when an earlier attempt got no answer after the provider may have accepted it (a connection reset
+   * after a `sendMail` or an SMTP DATA): the recipients may get this message twice, or (when `failed`)
+   * may have got it once.
+   */
+  possibleDuplicate: z.boolean().optional(),
+  /** While `sending`: who may send it, until when. */
+  claim: sendClaimSchema.optional(),
+  /** What the provider holds of an unfinished send (a Graph draft). */
+  checkpoint: sendCheckpointSchema.optional(),
+  /** A final status whose webhook report is not queued yet (an outbox: redelivery and retries queue it). */
+  reportPending: z.boolean().optional(),
 });
 export type StatusRecord = z.infer<typeof statusRecordSchema>;
+
+/** Reads a stored status record of either version; version 1 is upgraded (it held none of the new fields). */
+export const storedStatusRecordSchema = z
+  .discriminatedUnion("v", [statusRecordV1Schema, statusRecordSchema])
+  .transform((record): StatusRecord => ({ ...record, v: 2 }));
 
 // Table string properties hold at most 64 KiB: keep the newest entries of a long history.
 const maxTimelineEntries = 50;
 
-/** Moves a record to `status`, stamping the time and appending to the timeline. */
+/** Moves a record to `status`, stamping the time and appending to the timeline; a claim lasts only while `sending`. */
 export function transition(
   record: StatusRecord,
   status: MessageStatus,
@@ -72,6 +125,7 @@ export function transition(
   const timeline = [...record.timeline, { at: stamp, status, ...(detail ? { detail } : {}) }];
   return {
     ...record,
+    ...(status === "sending" ? {} : { claim: undefined }),
     ...changes,
     status,
     updatedAt: stamp,
@@ -79,11 +133,26 @@ export function transition(
   };
 }
 
-/** What the API shows of a status record. */
-export const publicStatusSchema = statusRecordSchema.omit({ v: true, clientId: true, hasBlobs: true });
+/** What the API shows of a status record: not the dispatcher's bookkeeping. */
+export const publicStatusSchema = statusRecordSchema.omit({
+  v: true,
+  clientId: true,
+  hasBlobs: true,
+  claim: true,
+  checkpoint: true,
+  reportPending: true,
+});
 
 /** The status record as the API shows it. */
 export function publicView(record: StatusRecord) {
-  const { v: _v, clientId: _clientId, hasBlobs: _hasBlobs, ...visible } = record;
+  const {
+    v: _v,
+    clientId: _clientId,
+    hasBlobs: _hasBlobs,
+    claim: _claim,
+    checkpoint: _checkpoint,
+    reportPending: _reportPending,
+    ...visible
+  } = record;
   return visible;
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { ClientRegistry } from "../api/auth.js";
 import type { ApiServices } from "../api/http.js";
-import { enqueueWebhook, type WebhookDeps } from "../app/deliverWebhook.js";
+import { callbackUrlOf, enqueueWebhook, type WebhookDeps } from "../app/deliverWebhook.js";
 import { MailboxPacer } from "../app/mailboxPacer.js";
 import type { DispatchDeps } from "../app/services.js";
 import type { Config } from "../config.js";
@@ -49,7 +49,10 @@ export async function composeServices(config: Config, options: ComposeOptions = 
     ...services,
     log,
     saveToSentItems: (clientId) => client(clientId)?.saveToSentItems ?? true,
-    reportFinal: (record) => enqueueWebhook(record, webhookDeps(log)),
+    reports: {
+      wanted: (record) => callbackUrlOf(record, client(record.clientId)) !== undefined,
+      enqueue: (record) => enqueueWebhook(record, webhookDeps(log)),
+    },
   });
   return {
     services,

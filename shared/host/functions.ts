@@ -6,11 +6,18 @@ import type { Logger } from "../log.js";
 import type { StorageNames } from "../storage/azure/account.js";
 import type { Composed } from "./compose.js";
 
+/** What the queue trigger says about the message it hands over (Functions' trigger metadata). */
+export interface QueueDelivery {
+  dequeueCount?: number;
+  /** The queue message's id: the same on every delivery of that message. */
+  queueMessageId?: string;
+}
+
 /** A queue-triggered function: which queue it reads and what it does with one message. */
 export interface QueueFunction {
   name: string;
   queue: keyof Pick<StorageNames, "queue" | "poisonQueue" | "webhookQueue">;
-  run(item: unknown, dequeueCount: number | undefined, composed: Composed, log: Logger): Promise<void>;
+  run(item: unknown, delivery: QueueDelivery, composed: Composed, log: Logger): Promise<void>;
 }
 
 /** A timer-triggered function (NCRONTAB schedule, as the Functions timer trigger takes it). */
@@ -28,17 +35,18 @@ export const queueFunctions: readonly QueueFunction[] = [
   {
     name: "dispatchMessage",
     queue: "queue",
-    run: (item, _count, composed, log) => dispatchMessage(item, composed.dispatchDeps(log)),
+    run: (item, delivery, composed, log) => dispatchMessage(item, composed.dispatchDeps(log), delivery),
   },
   {
     name: "failMessage",
     queue: "poisonQueue",
-    run: (item, count, composed, log) => failMessage(item, count, composed.dispatchDeps(log)),
+    run: (item, delivery, composed, log) =>
+      failMessage(item, delivery.dequeueCount, composed.dispatchDeps(log)),
   },
   {
     name: "deliverWebhook",
     queue: "webhookQueue",
-    run: (item, _count, composed, log) => deliverWebhook(item, composed.webhookDeps(log)),
+    run: (item, _delivery, composed, log) => deliverWebhook(item, composed.webhookDeps(log)),
   },
 ];
 

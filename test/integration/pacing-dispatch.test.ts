@@ -35,7 +35,7 @@ function triggerFor(composed: Composed): LocalQueueTrigger {
     storage.queueClient,
     storage.poisonQueueClient,
     queueSettings,
-    (item) => dispatchMessage(item, composed.dispatchDeps(silentLogger)),
+    (item, delivery) => dispatchMessage(item, composed.dispatchDeps(silentLogger), delivery),
     silentLogger,
   );
 }

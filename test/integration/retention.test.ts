@@ -16,7 +16,7 @@ afterAll(async () => env?.stop());
 function record(id: string, status: StatusRecord["status"], hasBlobs: boolean): StatusRecord {
   const at = new Date().toISOString();
   return {
-    v: 1,
+    v: 2,
     id,
     clientId: client.id,
     status,

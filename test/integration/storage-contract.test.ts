@@ -17,7 +17,7 @@ import { storageConnection, uniqueStorageNames } from "../support/env.js";
 function record(id: string, clientId = "c1"): StatusRecord {
   const at = "2026-01-01T00:00:00.000Z";
   return {
-    v: 1,
+    v: 2,
     id,
     clientId,
     status: "queued",

@@ -5,8 +5,10 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import type { ComposedMessage, OutboundAttachment } from "../../shared/domain/outbound.js";
+import type { SendCheckpoint } from "../../shared/domain/statusRecord.js";
 import { createTokenProvider } from "../../shared/transport/entra/tokenProvider.js";
 import { GraphTransport } from "../../shared/transport/graph/transport.js";
+import type { SendAttempt } from "../../shared/transport/transport.js";
 import { writeCertificatePair } from "../support/certificates.js";
 import { type FakeGraph, type FakeGraphOptions, startFakeGraph } from "../support/fakeGraph.js";
 
@@ -129,6 +131,7 @@ describe("graph transport against a loopback Graph and Entra ID", () => {
     // Graph's draft send has no saveToSentItems: the status timeline says the copy was kept anyway.
     expect(outcome).toEqual({
       kind: "sent",
+      providerMessageId: fake.accepted[0]?.id,
       note: "kept in Sent Items although saveToSentItems is false: a Graph draft send always saves",
     });
 
@@ -351,6 +354,166 @@ describe("graph transport against a loopback Graph and Entra ID", () => {
       const clientCertificate = encode(`${app.cert}\n${app.key}`);
       expect(await transportFor(fake, { clientCertificate }).send(message())).toEqual({ kind: "sent" });
       expect(fake.tokenRequests).toEqual([{ resource: fake.url, credential: "certificate" }]);
+    });
+  });
+
+  describe("exactly once through a draft (Mail.ReadWrite, kept in Sent Items)", () => {
+    /** A status record's checkpoint as the dispatcher keeps it, and what Graph had seen when it was written. */
+    function recordedAttempt(fake: FakeGraph, checkpoint?: SendCheckpoint) {
+      const saves: { checkpoint?: SendCheckpoint; requestsBefore: string[] }[] = [];
+      const attempt: SendAttempt & { checkpoint?: SendCheckpoint } = {
+        checkpoint,
+        async saveCheckpoint(next) {
+          saves.push({ checkpoint: next, requestsBefore: fake.requests.map((r) => `${r.method} ${r.path}`) });
+          attempt.checkpoint = next;
+        },
+      };
+      return { attempt, saves };
+    }
+    const kept = (overrides: Partial<ComposedMessage> = {}) =>
+      message({ saveToSentItems: true, ...overrides });
+
+    it("creates the draft with an immutable id and the message's internetMessageId, records it, then sends it", async () => {
+      const fake = await fakeGraph();
+      const { attempt, saves } = recordedAttempt(fake);
+      const outcome = await transportFor(fake).send(kept(), attempt);
+
+      const [sent] = fake.accepted;
+      expect(sent).toMatchObject({ via: "draft", message: { internetMessageId: "<m-1@contoso.com>" } });
+      expect(outcome).toEqual({ kind: "sent", providerMessageId: saves[0]?.checkpoint?.id });
+      // Recorded after the draft existed and before Graph was asked to send it.
+      expect(saves).toHaveLength(1);
+      expect(saves[0]?.checkpoint).toMatchObject({
+        kind: "graphDraft",
+        mailbox: "scanner@contoso.com",
+        complete: true,
+      });
+      expect(saves[0]?.requestsBefore.some((r) => r.endsWith("/messages"))).toBe(true);
+      expect(saves[0]?.requestsBefore.some((r) => r.endsWith("/send"))).toBe(false);
+      expect(fake.mutableIdRequests).toEqual([]);
+      // The immutable id names the copy in Sent Items.
+      expect(await fake.item(saves[0]?.checkpoint?.id ?? "")).toMatchObject({ isDraft: false });
+    });
+
+    it("sends once when Graph took the send and the answer was lost: the next attempt asks and finds it sent", async () => {
+      const fake = await fakeGraph();
+      const transport = transportFor(fake);
+      fake.inject({ method: "POST", path: /\/send$/, afterAccept: "reset" });
+      const first = recordedAttempt(fake);
+      expect(await transport.send(kept(), first.attempt)).toMatchObject({
+        kind: "transient",
+        code: "ECONNRESET",
+      });
+      expect(first.attempt.checkpoint).toMatchObject({ complete: true });
+
+      const second = recordedAttempt(fake, first.attempt.checkpoint);
+      expect(await transport.send(kept(), second.attempt)).toEqual({
+        kind: "sent",
+        providerMessageId: first.attempt.checkpoint?.id,
+        reconciled: true,
+      });
+      expect(fake.accepted).toHaveLength(1);
+      expect(fake.requests.filter((r) => r.method === "POST" && r.path.endsWith("/messages"))).toHaveLength(
+        1,
+      );
+    });
+
+    it("takes a 504 after the send and a 404 before the Sent Items copy exists as sent, once", async () => {
+      const fake = await fakeGraph({ sentCopyDelayMs: 60_000 });
+      const transport = transportFor(fake);
+      fake.inject({ method: "POST", path: /\/send$/, afterAccept: 504 });
+      const first = recordedAttempt(fake);
+      expect(await transport.send(kept(), first.attempt)).toMatchObject({
+        kind: "transient",
+        code: "504 GatewayTimeout",
+      });
+      const second = recordedAttempt(fake, first.attempt.checkpoint);
+      expect(await transport.send(kept(), second.attempt)).toMatchObject({ kind: "sent", reconciled: true });
+      expect(fake.accepted).toHaveLength(1);
+    });
+
+    it("sends a recorded draft that Graph still holds as a draft (the send never reached it)", async () => {
+      const fake = await fakeGraph();
+      const transport = transportFor(fake);
+      fake.inject({ method: "POST", path: /\/send$/, reset: true });
+      const first = recordedAttempt(fake);
+      expect(await transport.send(kept(), first.attempt)).toMatchObject({ kind: "transient" });
+      expect(fake.accepted).toHaveLength(0);
+      const second = recordedAttempt(fake, first.attempt.checkpoint);
+      expect(await transport.send(kept(), second.attempt)).toEqual({
+        kind: "sent",
+        providerMessageId: first.attempt.checkpoint?.id,
+      });
+      expect(fake.accepted).toHaveLength(1);
+      expect(second.saves).toEqual([]);
+    });
+
+    it("forgets and deletes a half-built draft before building a new one", async () => {
+      const fake = await fakeGraph();
+      const transport = transportFor(fake);
+      const big = patterned(4 * MiB, 5);
+      // The first attempt died after creating the draft, before its attachment was in.
+      const { attempt: dead } = recordedAttempt(fake);
+      fake.inject({ method: "POST", path: /createUploadSession$/, reset: true });
+      await transport.send(kept({ attachments: [attachment("scan.pdf", big)] }), {
+        ...dead,
+        // The store went away with the upload: the clean-up cannot forget the draft, so it keeps it.
+        saveCheckpoint: async (c) => {
+          if (!c) throw new Error("storage unavailable");
+          dead.checkpoint = c;
+        },
+      });
+      const halfBuilt = dead.checkpoint;
+      expect(halfBuilt).toMatchObject({ complete: false });
+
+      const retry = recordedAttempt(fake, halfBuilt);
+      expect(
+        await transport.send(kept({ attachments: [attachment("scan.pdf", big)] }), retry.attempt),
+      ).toMatchObject({
+        kind: "sent",
+      });
+      expect(retry.saves[0]?.checkpoint).toBeUndefined();
+      expect(fake.deletedDrafts).toContain(halfBuilt?.id);
+      expect(fake.accepted).toHaveLength(1);
+      expect(fake.accepted[0]?.attachments[0]?.bytes.equals(big)).toBe(true);
+    });
+
+    it("sends nothing and leaves no draft when the checkpoint cannot be recorded", async () => {
+      const fake = await fakeGraph();
+      const lost = new Error("claim lost");
+      await expect(
+        transportFor(fake).send(kept(), { saveCheckpoint: () => Promise.reject(lost) }),
+      ).rejects.toBe(lost);
+      expect(fake.accepted).toEqual([]);
+      expect(fake.openDrafts()).toBe(0);
+    });
+
+    it("abandons a draft: deletes one that is still a draft, reports one that was sent", async () => {
+      const fake = await fakeGraph();
+      const transport = transportFor(fake);
+      fake.inject({ method: "POST", path: /\/send$/, reset: true });
+      const unsent = recordedAttempt(fake);
+      await transport.send(kept(), unsent.attempt);
+      expect(await transport.abandon(unsent.attempt.checkpoint!)).toBe("discarded");
+      expect(fake.openDrafts()).toBe(0);
+
+      fake.inject({ method: "POST", path: /\/send$/, afterAccept: "reset" });
+      const sent = recordedAttempt(fake);
+      await transport.send(kept({ subject: "second" }), sent.attempt);
+      expect(await transport.abandon(sent.attempt.checkpoint!)).toBe("sent");
+      expect(fake.accepted.map((a) => a.message.subject)).toEqual(["second"]);
+    });
+
+    it("uses sendMail, marking a lost answer as ambiguous, when the app may not create drafts", async () => {
+      const fake = await fakeGraph({ roles: ["Mail.Send"] });
+      const transport = transportFor(fake);
+      expect(await transport.send(kept())).toEqual({ kind: "sent" });
+      expect(fake.accepted.map((a) => a.via)).toEqual(["sendMail"]);
+      fake.inject({ path: /sendMail$/, afterAccept: "reset" });
+      expect(await transport.send(kept())).toMatchObject({ kind: "transient", ambiguous: true });
+      // Remembered per mailbox: no second refused draft.
+      expect(fake.requests.filter((r) => r.path.endsWith("/messages"))).toHaveLength(1);
+      expect(fake.accepted).toHaveLength(2);
     });
   });
 });

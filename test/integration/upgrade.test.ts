@@ -1,11 +1,12 @@
 import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { TableClient } from "@azure/data-tables";
 import { simpleParser } from "mailparser";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getMessageRoute } from "../../shared/api/operations/getMessage.js";
 import { retryMessageRoute } from "../../shared/api/operations/retryMessage.js";
-import { startTestServices, testClient } from "../support/env.js";
+import { startTestServices, storageConnection, testClient } from "../support/env.js";
 import { bearer, call, drainOnce } from "../support/http.js";
 
 // The queue, the dead letters and the status table as the previous release left them: this release must
@@ -72,14 +73,28 @@ const oldEnvelope = (id: string, fields: object) => ({
   ...fields,
 });
 
+/** Writes a status entity as the previous release's table store did (columns status, hasBlobs, record). */
+async function writeOldRecord(record: ReturnType<typeof oldRecord>): Promise<void> {
+  const table = TableClient.fromConnectionString(storageConnection(), env.names.table, {
+    allowInsecureConnection: true,
+  });
+  await table.createEntity({
+    partitionKey: record.clientId,
+    rowKey: record.id,
+    status: record.status,
+    hasBlobs: record.hasBlobs,
+    record: JSON.stringify(record),
+  });
+}
+
 const base64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64");
 
 describe("what the previous release wrote", () => {
   it("drains queue messages in the old shape, inline and claim-checked", async () => {
     const inline = randomUUID();
     const checked = randomUUID();
-    await env.services.statuses.create(oldRecord(inline));
-    await env.services.statuses.create(oldRecord(checked));
+    await writeOldRecord(oldRecord(inline));
+    await writeOldRecord(oldRecord(checked));
     await env.storage.queue.send(base64(oldEnvelope(inline, { message: oldMessage(inline, "old inline") })));
     await env.services.messages.upload(
       `${checked}/message.json`,
@@ -103,7 +118,7 @@ describe("what the previous release wrote", () => {
 
   it("retries a dead letter the previous release kept", async () => {
     const id = randomUUID();
-    await env.services.statuses.create(oldRecord(id, "failed"));
+    await writeOldRecord(oldRecord(id, "failed"));
     await env.services.messages.upload(
       `${id}/envelope.json`,
       Buffer.from(JSON.stringify(oldEnvelope(id, { message: oldMessage(id, "old dead letter") }))),

@@ -3,7 +3,9 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { submitMessageRoute } from "../../shared/api/operations/submitMessage.js";
 import { deliverWebhook } from "../../shared/app/deliverWebhook.js";
+import { dispatchMessage } from "../../shared/app/dispatchMessage.js";
 import { ConfigError, loadConfig } from "../../shared/config.js";
+import type { Client } from "../../shared/domain/client.js";
 import { silentLogger } from "../../shared/log.js";
 import { isPrivateAddress, resolveDestination, urlProblem } from "../../shared/webhooks/destination.js";
 import { signatureHeader, signatureOf, verifySignature } from "../../shared/webhooks/signature.js";
@@ -98,6 +100,7 @@ describe("delivery webhooks", () => {
   let receiver: Server;
   let env: Awaited<ReturnType<typeof startTestServices>>;
   let key: string;
+  let client: Client;
 
   beforeAll(async () => {
     receiver = createServer({ cert: inject("tlsCert"), key: inject("tlsKey") }, (req, res) => {
@@ -114,6 +117,7 @@ describe("delivery webhooks", () => {
     const url = `https://localhost:${(receiver.address() as AddressInfo).port}/hooks/mailhook`;
     const test = testClient({ callbackUrl: url, callbackSecret: secret });
     key = test.key;
+    client = test.client;
     // Loopback is allowed here because the receiver runs on this machine; production refuses it (above).
     env = await startTestServices([test.client], { env: { WEBHOOK_ALLOW_PRIVATE_NETWORKS: "true" } });
   });
@@ -162,6 +166,43 @@ describe("delivery webhooks", () => {
     const report = JSON.parse(last.body);
     expect(report).toMatchObject({ type: "message.sent", message: { id, status: "sent" } });
     expect(last.body).not.toContain("secret body");
+  });
+
+  it("still reports a sent message when queueing the report failed right after the send", async () => {
+    const submitted = await call(submitMessageRoute, env, {
+      headers: bearer(key, { "content-type": "application/json" }),
+      body: JSON.stringify({ to: ["alice@contoso.com"], subject: "Report me once", text: "x" }),
+    });
+    const id = String(submitted.json?.id);
+    const { receivedMessageItems } = await env.storage.queueClient.receiveMessages({ visibilityTimeout: 60 });
+    const queued = receivedMessageItems.find((m) =>
+      Buffer.from(m.messageText, "base64").toString().includes(id),
+    )!;
+    const item = JSON.parse(Buffer.from(queued.messageText, "base64").toString());
+    const deps = env.dispatchDeps(silentLogger);
+    // The webhook queue refuses once, right after the send was recorded.
+    const flaky = {
+      ...deps,
+      reports: {
+        wanted: deps.reports!.wanted,
+        enqueue: () => Promise.reject(new Error("queue unavailable")),
+      },
+    };
+    await expect(dispatchMessage(item, flaky, { queueMessageId: queued.messageId })).rejects.toThrow(
+      "queue unavailable",
+    );
+    expect(await env.services.statuses.get(client.id, id)).toMatchObject({
+      status: "sent",
+      reportPending: true,
+    });
+    const before = received.length;
+
+    // The queue hands the message over again: it is final, and its report goes out now.
+    await dispatchMessage(item, deps, { queueMessageId: queued.messageId });
+    await env.storage.queueClient.deleteMessage(queued.messageId, queued.popReceipt);
+    expect((await env.services.statuses.get(client.id, id))?.reportPending).toBeUndefined();
+    expect(await drainWebhooks()).toBe(1);
+    expect(received.slice(before).map((r) => JSON.parse(r.body).message.id)).toEqual([id]);
   });
 
   it("refuses a per-message callback to a private address in production settings at intake", async () => {

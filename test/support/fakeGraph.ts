@@ -27,15 +27,24 @@ export interface FakeGraphOptions {
   /** Mailboxes that exist; any address when absent. */
   mailboxes?: string[];
   tokenLifetimeSeconds?: number;
-  /** Delay before answering sendMail (benchmark: a provider's latency). */
+  /** Delay before answering sendMail and a draft's send (benchmark: a provider's latency). */
   sendDelayMs?: number;
   /** Keep what was accepted (off in benchmarks). Default true. */
   record?: boolean;
   /** Faults drawn per request when none is scripted (the chaos test's random 429s, 503s and resets). */
   chaos?: (method: string, path: string) => Fault | undefined;
+  /**
+   * How long after `send` the Sent Items copy appears (GET answers 404 until then): "the copy of the message
+   * is not created until the message successfully sends, which may take time" (Graph, immutable ids).
+   */
+  sentCopyDelayMs?: number;
 }
 
-/** A scripted failure for the next matching request(s): an HTTP error or a connection reset. */
+/**
+ * A scripted failure for the next matching request(s): an HTTP error or a connection reset instead of the
+ * answer, or (`afterAccept`) the request carried out and then its answer replaced by a reset or an error
+ * status: the provider took the message, the caller never heard so.
+ */
 export interface Fault {
   method?: string;
   path?: RegExp;
@@ -44,6 +53,7 @@ export interface Fault {
   message?: string;
   retryAfter?: string;
   reset?: boolean;
+  afterAccept?: "reset" | number;
   times?: number;
 }
 
@@ -61,7 +71,9 @@ export interface AcceptedMessage {
   mailbox: string;
   /** sendMail with JSON, a draft then send, or sendMail with a MIME body. */
   via: "sendMail" | "draft" | "mime";
-  message: z.infer<typeof messageSchema>;
+  /** The draft's id (its Sent Items copy's too, when immutable). */
+  id?: string;
+  message: z.infer<typeof draftSchema>;
   saveToSentItems?: boolean;
   attachments: AcceptedAttachment[];
   /** A MIME sendMail: the MIME as posted (decoded from base64), Bcc header included. */
@@ -106,6 +118,13 @@ const messageSchema = z.strictObject({
   attachments: z.array(fileAttachment).optional(),
 });
 const sendMailSchema = z.strictObject({ message: messageSchema, saveToSentItems: z.boolean().optional() });
+/** A draft may set its internetMessageId ("Updatable only if isDraft is true", message resource). */
+const draftSchema = messageSchema.extend({
+  internetMessageId: z
+    .string()
+    .regex(/^<[^<>\s]+@[^<>\s]+>$/)
+    .optional(),
+});
 const uploadSessionSchema = z.strictObject({
   AttachmentItem: z.strictObject({
     attachmentType: z.literal("file"),
@@ -133,10 +152,16 @@ interface IssuedToken {
   roles: string[];
   expiresAtMs: number;
 }
+/** A message item in a mailbox: a draft, or (after send) its copy in Sent Items. */
 interface Draft {
   mailbox: string;
-  message: z.infer<typeof messageSchema>;
+  message: z.infer<typeof draftSchema>;
   attachments: AcceptedAttachment[];
+  isDraft: boolean;
+  /** Created with `Prefer: IdType="ImmutableId"`: the id survives the move to Sent Items. */
+  immutable: boolean;
+  /** When its Sent Items copy can be read (epoch ms). */
+  visibleAtMs: number;
 }
 interface UploadSession {
   draftId: string;
@@ -164,6 +189,8 @@ export async function startFakeGraph(options: FakeGraphOptions) {
   const requests: RecordedRequest[] = [];
   const tokenRequests: { resource: string; credential: "secret" | "certificate" }[] = [];
   const deletedDrafts: string[] = [];
+  /** Requests about message items that came without `Prefer: IdType="ImmutableId"`. */
+  const mutableIdRequests: string[] = [];
   const roles = options.roles ?? ["Mail.Send", "Mail.ReadWrite"];
   const record = options.record ?? true;
   /** Messages accepted for sending, counted even when not recorded (benchmarks). */
@@ -199,7 +226,8 @@ export async function startFakeGraph(options: FakeGraphOptions) {
       req.socket.destroy();
       return;
     }
-    if (fault) {
+    if (fault?.afterAccept !== undefined) loseAnswer(req, res, fault.afterAccept);
+    else if (fault) {
       json(
         res,
         fault.status ?? 503,
@@ -398,11 +426,13 @@ export async function startFakeGraph(options: FakeGraphOptions) {
       res.writeHead(202).end();
       return;
     }
+    const immutable = /^IdType="ImmutableId"$/i.test(String(req.headers.prefer ?? "").trim());
     if (method === "POST" && rest === "/messages") {
       need("Mail.ReadWrite");
-      const message = parse(messageSchema);
+      const message = parse(draftSchema);
       checkMessage(message, false);
-      const id = `AAMk${randomBytes(12).toString("base64url")}`;
+      if (!immutable) mutableIdRequests.push(`${method} ${rest}`);
+      const id = newItemId(immutable);
       const { attachments = [], ...fields } = message;
       drafts.set(id, {
         mailbox,
@@ -414,23 +444,43 @@ export async function startFakeGraph(options: FakeGraphOptions) {
           ...(a.isInline ? { isInline: true } : {}),
           ...(a.contentId ? { contentId: a.contentId } : {}),
         })),
+        isDraft: true,
+        immutable,
+        visibleAtMs: 0,
       });
-      return json(res, 201, { id, isDraft: true, subject: message.subject });
+      return json(res, 201, {
+        id,
+        isDraft: true,
+        subject: message.subject,
+        internetMessageId: fields.internetMessageId,
+      });
     }
     if (!draftMatch) throw new HttpError(400, "BadRequest", `Unsupported request ${method} ${rest}`);
     const draftId = decodeURIComponent(draftMatch[1] ?? "");
     const draft = drafts.get(draftId);
-    if (!draft || draft.mailbox !== mailbox) {
+    if (!draft || draft.mailbox !== mailbox || draft.visibleAtMs > Date.now()) {
       throw new HttpError(404, "ErrorItemNotFound", "The specified object was not found in the store.");
     }
     need("Mail.ReadWrite");
+    if (!immutable) mutableIdRequests.push(`${method} ${rest}`);
     const action = draftMatch[2] ?? "";
+    if (method === "GET" && action === "") {
+      return json(res, 200, {
+        id: draftId,
+        isDraft: draft.isDraft,
+        subject: draft.message.subject,
+        internetMessageId: draft.message.internetMessageId,
+      });
+    }
     if (method === "DELETE" && action === "") {
       drafts.delete(draftId);
       deletedDrafts.push(draftId);
       res.writeHead(204).end();
       return;
     }
+    // Only a draft takes attachments or can be sent (what Graph answers for a sent item is not documented;
+    // a 400 is assumed here).
+    if (!draft.isDraft) throw new HttpError(400, "ErrorInvalidRequest", "The message has already been sent.");
     if (method === "POST" && action === "/attachments") {
       const attachment = parse(fileAttachment);
       draft.attachments.push({
@@ -473,10 +523,25 @@ export async function startFakeGraph(options: FakeGraphOptions) {
     }
     if (method === "POST" && action === "/send") {
       if (body.length > 0) throw new HttpError(400, "ErrorInvalidRequest", "send takes no request body.");
+      if (options.sendDelayMs) await new Promise((resolve) => setTimeout(resolve, options.sendDelayMs));
+      // The draft moves to Sent Items (send always saves a copy): with an immutable id it keeps its id,
+      // otherwise it gets a new one and the old id is gone.
       drafts.delete(draftId);
       sends++;
+      const sentId = draft.immutable ? draftId : newItemId(false);
+      drafts.set(sentId, {
+        ...draft,
+        isDraft: false,
+        visibleAtMs: Date.now() + (options.sentCopyDelayMs ?? 0),
+      });
       if (record)
-        accepted.push({ mailbox, via: "draft", message: draft.message, attachments: draft.attachments });
+        accepted.push({
+          mailbox,
+          via: "draft",
+          id: sentId,
+          message: draft.message,
+          attachments: draft.attachments,
+        });
       res.writeHead(202).end();
       return;
     }
@@ -612,6 +677,11 @@ export async function startFakeGraph(options: FakeGraphOptions) {
     res.writeHead(201, { location: `${url}/v1.0/attachments/${randomUUID()}` }).end();
   }
 
+  /** Graph's message ids look like this; immutable ones are a different encoding of the same kind. */
+  function newItemId(immutable: boolean): string {
+    return `${immutable ? "AAkAL" : "AAMk"}${randomBytes(12).toString("base64url")}`;
+  }
+
   function takeFault(method: string, path: string): Fault | undefined {
     const index = faults.findIndex(
       (f) => (!f.method || f.method === method) && (!f.path || f.path.test(path)),
@@ -636,7 +706,14 @@ export async function startFakeGraph(options: FakeGraphOptions) {
     /** Messages accepted for sending so far, recorded or not. */
     sends: () => sends,
     /** Drafts not yet sent or deleted. */
-    openDrafts: () => drafts.size,
+    openDrafts: () => [...drafts.values()].filter((d) => d.isDraft).length,
+    /** Message items (drafts, Sent Items copies) requested without immutable ids. */
+    mutableIdRequests,
+    /** A message item as Graph holds it now (a draft or a Sent Items copy), or undefined. */
+    async item(id: string): Promise<{ isDraft: boolean; subject: string } | undefined> {
+      const found = drafts.get(id);
+      return found && { isDraft: found.isDraft, subject: found.message.subject };
+    },
     /** Bearer tokens issued for `resource` (the SMTP peer checks XOAUTH2 tokens with it). */
     tokenValid(token: string, resource: string): boolean {
       const issued = tokens.get(token);
@@ -653,6 +730,35 @@ export async function startFakeGraph(options: FakeGraphOptions) {
 }
 
 export type FakeGraph = Awaited<ReturnType<typeof startFakeGraph>>;
+
+/**
+ * Lets the handler carry the request out, but replaces its answer: a reset (the connection drops before
+ * any byte of the answer) or an error status with an empty Graph error.
+ */
+function loseAnswer(req: IncomingMessage, res: ServerResponse, after: "reset" | number): void {
+  const writeHead = res.writeHead.bind(res);
+  const end = res.end.bind(res);
+  let answered = false;
+  const answer = () => {
+    if (answered) return;
+    answered = true;
+    if (after === "reset") {
+      req.socket.destroy();
+      return;
+    }
+    const text = JSON.stringify({ error: { code: "GatewayTimeout", message: "The gateway timed out." } });
+    writeHead(after, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+    end(text);
+  };
+  res.writeHead = ((..._args: unknown[]) => {
+    answer();
+    return res;
+  }) as typeof res.writeHead;
+  res.end = ((..._args: unknown[]) => {
+    answer();
+    return res;
+  }) as typeof res.end;
+}
 
 /** Reads a request body up to `maxBytes`; undefined when it is larger (the rest is drained). */
 async function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer | undefined> {

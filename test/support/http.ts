@@ -58,7 +58,7 @@ export async function drainOnce(composed: Composed): Promise<number> {
   });
   for (const message of receivedMessageItems) {
     const item = JSON.parse(Buffer.from(message.messageText, "base64").toString("utf8"));
-    await dispatchMessage(item, composed.dispatchDeps(silentLogger));
+    await dispatchMessage(item, composed.dispatchDeps(silentLogger), { queueMessageId: message.messageId });
     await queue.deleteMessage(message.messageId, message.popReceipt);
   }
   return receivedMessageItems.length;

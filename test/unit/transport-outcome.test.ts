@@ -206,11 +206,37 @@ describe("Graph answers", () => {
   });
 
   it.each([
-    ["invalid_client", "AADSTS7000215: Invalid client secret provided.", "permanent"],
-    ["unauthorized_client", "AADSTS700016: Application with identifier 'x' was not found.", "permanent"],
-    ["network_error", "Network request failed", "transient"],
-  ])("token failure %s is %s", (code, message, kind) => {
-    expect(classifyTokenFailure(code, message)).toMatchObject({ kind, code: `entra ${code}` });
+    [
+      "invalid_client",
+      "AADSTS7000215: Invalid client secret provided.",
+      "permanent",
+      "ENTRA_CLIENT_SECRET is not",
+    ],
+    [
+      "invalid_client",
+      "AADSTS7000222: The provided client secret keys for app 'x' are expired.",
+      "permanent",
+      "client secret has expired: create a new one in the app registration and put it in ENTRA_CLIENT_SECRET",
+    ],
+    [
+      "invalid_client",
+      "AADSTS700027: Client assertion failed signature validation.",
+      "permanent",
+      "ENTRA_CLIENT_CERTIFICATE_PATH",
+    ],
+    [
+      "unauthorized_client",
+      "AADSTS700016: Application with identifier 'x' was not found.",
+      "permanent",
+      "ENTRA_CLIENT_ID",
+    ],
+    ["network_error", "Network request failed", "transient", "could not get a token"],
+    ["timeout", "no answer from the token endpoint within 30000 ms", "transient", "could not get a token"],
+    ["server_error", "AADSTS90033: A transient error has occurred.", "transient", "could not get a token"],
+  ])("token failure %s (%s) is %s, naming %s", (code, message, kind, names) => {
+    const outcome = classifyTokenFailure(code, message);
+    expect(outcome).toMatchObject({ kind, code: `entra ${code}` });
+    expect(outcome.text).toContain(names);
   });
 });
 

@@ -46,10 +46,14 @@ export function registerQueueFunction(name: string): void {
     queueName: defaultStorageNames[fn.queue],
     connection: "AzureWebJobsStorage",
     handler: async (item, context) => {
-      const dequeueCount = context.triggerMetadata?.dequeueCount;
+      // The queue trigger's metadata: https://learn.microsoft.com/azure/azure-functions/functions-bindings-storage-queue-trigger#message-metadata
+      const { dequeueCount, id } = context.triggerMetadata ?? {};
       await fn.run(
         item,
-        typeof dequeueCount === "number" ? dequeueCount : undefined,
+        {
+          dequeueCount: typeof dequeueCount === "number" ? dequeueCount : undefined,
+          queueMessageId: typeof id === "string" ? id : undefined,
+        },
         await runtime(),
         contextLogger(context),
       );

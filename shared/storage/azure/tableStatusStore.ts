@@ -1,5 +1,9 @@
 import { odata, RestError, type TableClient, type TableEntity } from "@azure/data-tables";
-import { type MessageStatus, type StatusRecord, statusRecordSchema } from "../../domain/statusRecord.js";
+import {
+  type MessageStatus,
+  type StatusRecord,
+  storedStatusRecordSchema,
+} from "../../domain/statusRecord.js";
 import { StatusConflictError, type StatusPage, type StatusQuery, type StatusStore } from "../ports.js";
 import { ignoreNotFound } from "./restErrors.js";
 
@@ -57,7 +61,7 @@ export class AzureTableStatusStore implements StatusStore {
       .listEntities<StatusEntity>({ queryOptions: { filter } })
       .byPage({ maxPageSize: limit });
     for await (const page of pages) {
-      return page.map((entity) => statusRecordSchema.parse(JSON.parse(entity.record)));
+      return page.map((entity) => storedStatusRecordSchema.parse(JSON.parse(entity.record)));
     }
     return [];
   }
@@ -75,7 +79,7 @@ export class AzureTableStatusStore implements StatusStore {
       .byPage({ maxPageSize: query.limit, continuationToken: query.continuationToken });
     for await (const page of pages) {
       return {
-        records: page.map((entity) => statusRecordSchema.parse(JSON.parse(entity.record))),
+        records: page.map((entity) => storedStatusRecordSchema.parse(JSON.parse(entity.record))),
         ...(page.continuationToken ? { continuationToken: page.continuationToken } : {}),
       };
     }
@@ -88,7 +92,7 @@ export class AzureTableStatusStore implements StatusStore {
   ): Promise<{ record: StatusRecord; etag: string } | undefined> {
     try {
       const entity = await this.table.getEntity<StatusEntity>(clientId, id);
-      return { record: statusRecordSchema.parse(JSON.parse(entity.record)), etag: entity.etag };
+      return { record: storedStatusRecordSchema.parse(JSON.parse(entity.record)), etag: entity.etag };
     } catch (error) {
       if (error instanceof RestError && error.statusCode === 404) return undefined;
       throw error;

@@ -1,14 +1,55 @@
 import type { SendOutcome } from "../outcome.js";
 
-// Entra answers that will not change until someone fixes the app registration or the settings.
-const credentialErrors =
-  /\b(invalid_client|unauthorized_client|invalid_scope|AADSTS700016|AADSTS7000215|AADSTS700027|AADSTS90002|AADSTS500011)\b/;
+export type TokenFailureOutcome = Extract<SendOutcome, { kind: "transient" | "permanent" }>;
 
-/** Classifies a failure to get an app-only token from Entra ID (msal's errorCode and message). */
-export function classifyTokenFailure(errorCode: string, message: string): SendOutcome {
+/**
+ * Entra ID answers that stay the same until someone fixes the app registration or a setting, each with the
+ * setting to renew. Codes: https://learn.microsoft.com/entra/identity-platform/reference-error-codes
+ * (AADSTS7000215 InvalidClientSecretProvided, AADSTS7000222 InvalidClientSecretExpiredKeysProvided,
+ * AADSTS700027 InvalidClientAssertion, AADSTS700016 UnauthorizedClient_DoesNotMatchRequest, AADSTS90002
+ * InvalidTenantName, AADSTS500011 InvalidResourceServicePrincipalNotFound).
+ */
+const credentialRules: { pattern: RegExp; fix: string }[] = [
+  {
+    pattern: /\bAADSTS7000222\b/,
+    fix: "the client secret has expired: create a new one in the app registration and put it in ENTRA_CLIENT_SECRET",
+  },
+  {
+    pattern: /\bAADSTS7000215\b/,
+    fix: "ENTRA_CLIENT_SECRET is not a valid secret of the app (use the secret's value, not its id)",
+  },
+  {
+    pattern: /\bAADSTS700027\b/,
+    fix:
+      "the certificate in ENTRA_CLIENT_CERTIFICATE_PATH is not (or no longer) registered on the app: upload the " +
+      "current certificate, or renew it",
+  },
+  { pattern: /\bAADSTS700016\b/, fix: "ENTRA_CLIENT_ID names no app in the tenant ENTRA_TENANT_ID" },
+  { pattern: /\bAADSTS90002\b/, fix: "ENTRA_TENANT_ID names no tenant" },
+  {
+    pattern: /\bAADSTS500011\b/,
+    fix: "the resource is not in the tenant: check GRAPH_ENDPOINT and the app's API permissions",
+  },
+  {
+    pattern: /\b(invalid_client|unauthorized_client|invalid_scope)\b/,
+    fix: "check ENTRA_CLIENT_ID, and ENTRA_CLIENT_SECRET or ENTRA_CLIENT_CERTIFICATE_PATH",
+  },
+];
+
+/**
+ * Classifies a failure to get an app-only token from Entra ID (msal's errorCode and message): a wrong or
+ * expired credential fails the message at once, naming the setting to renew; anything else (no answer, a
+ * timeout, a 5xx, a body that is not a token) is transient, and the next attempt asks for a token again.
+ */
+export function classifyTokenFailure(errorCode: string, message: string): TokenFailureOutcome {
   const code = `entra ${errorCode}`;
-  if (credentialErrors.test(`${errorCode} ${message}`)) {
-    return { kind: "permanent", code, text: `Entra ID refused the app's credentials: ${message}` };
+  const rule = credentialRules.find((r) => r.pattern.test(`${errorCode} ${message}`));
+  if (rule) {
+    return {
+      kind: "permanent",
+      code,
+      text: `Entra ID refused the app's credentials: ${rule.fix}. Entra said: ${message}`,
+    };
   }
   return { kind: "transient", code, text: `could not get a token from Entra ID: ${message}` };
 }

@@ -41,7 +41,11 @@ export class TokenError extends Error {
  * the token cache in memory and renews a token 5 minutes before it expires. Concurrent requests for one scope
  * share a single call to the token endpoint.
  */
-export function createTokenProvider(settings: EntraSettings): TokenProvider {
+export function createTokenProvider(
+  settings: EntraSettings,
+  options: { timeoutMs?: number } = {},
+): TokenProvider {
+  const timeoutMs = options.timeoutMs ?? defaultTokenTimeoutMs;
   const authorityHost = new URL(settings.authorityHost);
   const configuration: Configuration = {
     auth: {
@@ -65,15 +69,32 @@ export function createTokenProvider(settings: EntraSettings): TokenProvider {
   const inFlight = new Map<string, Promise<AccessToken>>();
 
   return {
-    getToken(scope, options = {}) {
-      const key = `${options.forceRefresh ? "fresh" : "cached"} ${scope}`;
+    getToken(scope, request = {}) {
+      const key = `${request.forceRefresh ? "fresh" : "cached"} ${scope}`;
       const pending = inFlight.get(key);
       if (pending) return pending;
-      const request = acquire(app, scope, options.forceRefresh ?? false).finally(() => inFlight.delete(key));
-      inFlight.set(key, request);
-      return request;
+      const fetched = withDeadline(acquire(app, scope, request.forceRefresh ?? false), timeoutMs).finally(
+        () => inFlight.delete(key),
+      );
+      inFlight.set(key, fetched);
+      return fetched;
     },
   };
+}
+
+// msal-node sets no deadline on the token POST: a token endpoint that never answers would hold the send.
+const defaultTokenTimeoutMs = 30_000;
+
+/** Rejects with a TokenError (transient) when `pending` takes longer than `timeoutMs`. */
+function withDeadline<T>(pending: Promise<T>, timeoutMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new TokenError("timeout", `no answer from the token endpoint within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+  });
+  return Promise.race([pending, deadline]).finally(() => clearTimeout(timer));
 }
 
 async function acquire(app: ConfidentialClientApplication, scope: string, skipCache: boolean) {

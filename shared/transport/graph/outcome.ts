@@ -4,7 +4,17 @@ const second = 1000;
 const minute = 60 * second;
 
 /** Which Graph call failed: the same status means different things on different calls. */
-export type GraphStep = "sendMail" | "draft" | "attachment" | "uploadSession" | "upload" | "send";
+export type GraphStep =
+  | "sendMail"
+  | "draft"
+  | "attachment"
+  | "uploadSession"
+  | "upload"
+  | "send"
+  /** GET of a draft recorded by an earlier attempt: is it still a draft? */
+  | "reconcile"
+  /** DELETE of a draft that will not be sent. */
+  | "discard";
 
 /** The parts of a failed Graph call we classify on. */
 export interface GraphFailure {

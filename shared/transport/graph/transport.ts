@@ -8,16 +8,26 @@ import type {
   OutboundAttachment,
   OutboundMessage,
 } from "../../domain/outbound.js";
+import type { SendCheckpoint } from "../../domain/statusRecord.js";
 import { classifyTokenFailure } from "../entra/outcome.js";
 import { type AccessToken, graphScope, TokenError, type TokenProvider } from "../entra/tokenProvider.js";
 import type { SendOutcome } from "../outcome.js";
-import type { Transport } from "../transport.js";
+import { type AbandonResult, firstAttempt, type SendAttempt, type Transport } from "../transport.js";
 import { createGraphClient } from "./client.js";
+import {
+  createDraft,
+  deleteDraft,
+  draftPath,
+  draftState,
+  type GraphCall,
+  itemNotFound,
+  sendDraft,
+} from "./drafts.js";
 import { classifyGraphFailure, type GraphFailure, type GraphStep } from "./outcome.js";
 import {
-  type AttachmentRoute,
   bccHeader,
   fileAttachment,
+  type GraphSendPlan,
   inlineFields,
   planGraphSend,
   sendsAsMime,
@@ -35,21 +45,37 @@ export interface GraphTransportSettings {
   chunkTimeoutMs?: number;
   /** [0, 1) for the jitter of fallback backoff; Math.random unless a caller needs it fixed. */
   random?: () => number;
+  /** Clock for the per-mailbox "no Mail.ReadWrite" memory; Date.now unless a test needs it fixed. */
+  nowMs?: () => number;
 }
 
-const draftSchema = z.object({ id: z.string().min(1) });
 const uploadSessionSchema = z.object({ uploadUrl: z.url() });
 
+type Sent = Extract<SendOutcome, { kind: "sent" }>;
+
+// A mailbox whose app may not create drafts (no Mail.ReadWrite for it) is tried again after this long:
+// permissions change (RBAC for Applications scopes them per mailbox).
+const noDraftsRecheckMs = 60 * 60_000;
+
+/** A checkpoint write that failed: not Graph's answer, so it reaches the dispatcher as it is. */
+class CheckpointFailure extends Error {
+  constructor(override readonly cause: unknown) {
+    super("could not record the send checkpoint");
+  }
+}
+
 /**
- * Microsoft Graph, app-only: `sendMail` when the request fits under Graph's 4 MB cap; otherwise a draft,
- * attachments added one by one (upload sessions from 3 MB), then `send`. A sender's own MIME goes as MIME
- * sendMail (intake turned larger ones into composed messages). Answers are classified, not thrown.
+ * Microsoft Graph, app-only. Exactly once where Graph lets us check: a message that is kept in Sent Items
+ * goes through a draft (created with `Prefer: IdType="ImmutableId"` and the message's own
+ * internetMessageId), whose id is recorded on the status record before `send`; an attempt that finds a
+ * recorded draft asks Graph about it first (still a draft: send it; gone or no longer a draft: it was
+ * sent). That needs Mail.ReadWrite besides Mail.Send, as large attachments do (upload sessions).
  *
- * Duplicate windows (Graph has no idempotency key): a sendMail or send that times out or gets a 5xx may still
- * be delivered, and the retry sends again. A message sent through a draft or as MIME is always kept in Sent
- * Items: Graph's `send` has no saveToSentItems and a MIME sendMail body has no place for it
- * (https://learn.microsoft.com/graph/api/user-sendmail: "This method saves the message in the Sent Items
- * folder"); the status timeline says so when saveToSentItems was false.
+ * Remaining window: without Mail.ReadWrite for the mailbox, or with `saveToSentItems: false` (a draft's
+ * `send` always saves a copy), a message that fits one request goes through `sendMail`, which has no
+ * idempotency key and nothing to ask afterwards; a `sendMail` that gets no answer (reset, timeout, 5xx) may
+ * still have been delivered, is retried, and is marked `ambiguous` so the status says it may arrive twice.
+ * Answers are classified, not thrown.
  */
 export class GraphTransport implements Transport {
   readonly name = "graph" as const;
@@ -57,12 +83,16 @@ export class GraphTransport implements Transport {
   private readonly scope: string;
   /** Throttling answers in a row per mailbox, for the fallback backoff when Retry-After is missing. */
   private readonly throttles = new Map<string, number>();
+  /** Mailboxes whose drafts Graph refused (403: no Mail.ReadWrite), until when to use sendMail instead. */
+  private readonly noDraftsUntil = new Map<string, number>();
   private refreshToken = false;
   /** The token fetched at the start of the latest send; Graph calls use it while it has a minute left. */
   private token?: AccessToken;
+  private readonly nowMs: () => number;
 
   constructor(private readonly settings: GraphTransportSettings) {
     this.scope = graphScope(settings.graphEndpoint);
+    this.nowMs = settings.nowMs ?? Date.now;
     this.client = createGraphClient({
       graphEndpoint: settings.graphEndpoint,
       timeoutMs: settings.requestTimeoutMs ?? 60_000,
@@ -73,7 +103,7 @@ export class GraphTransport implements Transport {
     });
   }
 
-  async send(message: OutboundMessage): Promise<SendOutcome> {
+  async send(message: OutboundMessage, attempt: SendAttempt = firstAttempt): Promise<SendOutcome> {
     if (message.kind === "mime" && !sendsAsMime(message)) {
       // Intake turns every other MIME message of a graph client into a composed one.
       return {
@@ -83,51 +113,76 @@ export class GraphTransport implements Transport {
       };
     }
     const mailbox = message.from.address.toLowerCase();
+    const tokenFailure = await this.fetchToken();
+    if (tokenFailure) return tokenFailure;
     try {
-      // Fetch (or renew) the token first: a credential problem is then classified as one, not as a network error.
-      const forceRefresh = this.refreshToken;
-      this.refreshToken = false;
-      this.token = await this.settings.tokens.getToken(this.scope, { forceRefresh });
-    } catch (error) {
-      if (error instanceof TokenError) return classifyTokenFailure(error.errorCode, error.message);
-      return { kind: "transient", code: "entra", text: errorText(error) };
-    }
-    try {
-      let savedAnyway: string | undefined;
-      if (message.kind === "mime") {
-        await this.sendMime(message);
-        savedAnyway = "Graph's MIME sendMail";
-      } else {
-        const plan = planGraphSend(message);
-        if (plan.kind === "sendMail") await this.sendMail(message);
-        else {
-          await this.sendThroughDraft(message, plan.routes);
-          savedAnyway = "a Graph draft send";
-        }
-      }
+      const outcome =
+        message.kind === "mime" ? await this.sendMime(message) : await this.sendComposed(message, attempt);
       this.throttles.delete(mailbox);
-      return savedAnyway && !message.saveToSentItems
-        ? {
-            kind: "sent",
-            note: `kept in Sent Items although saveToSentItems is false: ${savedAnyway} always saves`,
-          }
-        : { kind: "sent" };
-    } catch (error) {
-      if (!(error instanceof GraphStepError))
-        return { kind: "transient", code: "unexpected", text: errorText(error) };
-      if (error.failure.status === 401) this.refreshToken = true;
-      const outcome = classifyGraphFailure(error.failure, {
-        consecutiveThrottles: this.throttles.get(mailbox) ?? 0,
-        nowMs: Date.now(),
-        random: this.settings.random ?? Math.random,
-      });
-      if (outcome.kind === "throttled") this.throttles.set(mailbox, (this.throttles.get(mailbox) ?? 0) + 1);
       return outcome;
+    } catch (error) {
+      if (error instanceof CheckpointFailure) throw error.cause;
+      return this.classify(error, mailbox);
     }
+  }
+
+  async abandon(checkpoint: SendCheckpoint): Promise<AbandonResult> {
+    const tokenFailure = await this.fetchToken();
+    if (tokenFailure) throw new Error(`cannot ask Graph about draft: ${tokenFailure.text}`);
+    if ((await draftState(this.call, checkpoint)) === "sent") return "sent";
+    await deleteDraft(this.call, checkpoint);
+    return "discarded";
   }
 
   async close(): Promise<void> {
     this.throttles.clear();
+  }
+
+  /** Fetches (or renews) the token first: a credential problem is then classified as one, not as a network error. */
+  private async fetchToken(): Promise<Exclude<SendOutcome, { kind: "sent" }> | undefined> {
+    try {
+      const forceRefresh = this.refreshToken;
+      this.refreshToken = false;
+      this.token = await this.settings.tokens.getToken(this.scope, { forceRefresh });
+      return undefined;
+    } catch (error) {
+      if (error instanceof TokenError) return classifyTokenFailure(error.errorCode, error.message);
+      return { kind: "transient", code: "entra", text: errorText(error) };
+    }
+  }
+
+  private async sendComposed(message: ComposedMessage, attempt: SendAttempt): Promise<SendOutcome> {
+    const plan = planGraphSend(message);
+    if (attempt.checkpoint) {
+      const recorded = attempt.checkpoint;
+      if ((await draftState(this.call, recorded)) === "sent") {
+        return { kind: "sent", providerMessageId: recorded.id, reconciled: true };
+      }
+      if (recorded.complete) return this.sendRecordedDraft(recorded);
+      // A draft an earlier attempt left half-built: forget it before deleting it (a recorded id that is gone
+      // would read as "sent"), then build a new one.
+      await this.checkpoint(attempt, undefined);
+      await deleteDraft(this.call, recorded).catch(() => undefined);
+    }
+    const mailbox = message.from.address.toLowerCase();
+    const useSendMail =
+      plan.kind === "sendMail" &&
+      (!message.saveToSentItems || (this.noDraftsUntil.get(mailbox) ?? 0) > this.nowMs());
+    if (useSendMail) {
+      await this.sendMail(message);
+      return { kind: "sent" };
+    }
+    try {
+      return await this.sendThroughDraft(message, plan, attempt);
+    } catch (error) {
+      // No Mail.ReadWrite for this mailbox: a message that fits one request still goes, through sendMail.
+      const refused =
+        error instanceof GraphStepError && error.failure.step === "draft" && error.failure.status === 403;
+      if (!refused || plan.kind !== "sendMail") throw error;
+      this.noDraftsUntil.set(mailbox, this.nowMs() + noDraftsRecheckMs);
+      await this.sendMail(message);
+      return { kind: "sent" };
+    }
   }
 
   private async sendMail(message: ComposedMessage): Promise<void> {
@@ -137,50 +192,102 @@ export class GraphTransport implements Transport {
       message: { ...toGraphMessage(message), ...(attachments.length > 0 ? { attachments } : {}) },
       saveToSentItems: message.saveToSentItems,
     };
-    await this.call("sendMail", (c) => c.api(`${userPath(message)}/sendMail`).post(body));
+    await this.call("sendMail", (c) =>
+      c.api(`/users/${encodeURIComponent(message.from.address)}/sendMail`).post(body),
+    );
   }
 
-  /** MIME sendMail: the MIME in base64 as a text/plain body, envelope-only recipients named in a Bcc header. */
-  private async sendMime(message: MimeMessage): Promise<void> {
+  /**
+   * MIME sendMail: the MIME in base64 as a text/plain body, envelope-only recipients named in a Bcc header.
+   * No draft, so no checkpoint: a lost answer is retried (ambiguous).
+   */
+  private async sendMime(message: MimeMessage): Promise<SendOutcome> {
     const mime = await buffer(await message.open());
     const body = Buffer.concat([Buffer.from(bccHeader(message.bcc)), mime]).toString("base64");
     await this.call("sendMail", (c) =>
       c
-        .api(`${userPath(message)}/sendMail`)
+        .api(`/users/${encodeURIComponent(message.from.address)}/sendMail`)
         .header("Content-Type", "text/plain")
         .post(body),
     );
+    return message.saveToSentItems
+      ? { kind: "sent" }
+      : { kind: "sent", note: keptAnyway("Graph's MIME sendMail") };
   }
 
-  private async sendThroughDraft(message: ComposedMessage, routes: AttachmentRoute[]): Promise<void> {
-    const user = userPath(message);
-    const draft = draftSchema.parse(
-      await this.call("draft", (c) => c.api(`${user}/messages`).post(toGraphMessage(message))),
-    );
-    const draftPath = `${user}/messages/${encodeURIComponent(draft.id)}`;
+  /**
+   * Creates the draft (attachments inline when the whole message fits one request, else one by one),
+   * records it, then sends it. The checkpoint says whether every attachment is in: a later attempt sends a
+   * complete draft and rebuilds an incomplete one.
+   */
+  private async sendThroughDraft(
+    message: ComposedMessage,
+    plan: GraphSendPlan,
+    attempt: SendAttempt,
+  ): Promise<Sent> {
+    const inline = plan.kind === "sendMail";
+    const attachments = [];
+    if (inline) for (const a of message.attachments) attachments.push(fileAttachment(a, await readBase64(a)));
+    const id = await createDraft(this.call, message.from.address, {
+      ...toGraphMessage(message),
+      // Writable while the message is a draft (message resource: "Updatable only if isDraft is true").
+      internetMessageId: message.messageId,
+      ...(attachments.length > 0 ? { attachments } : {}),
+    });
+    const built: SendCheckpoint = {
+      kind: "graphDraft",
+      mailbox: message.from.address,
+      id,
+      complete: inline || message.attachments.length === 0,
+    };
     try {
-      for (const [index, attachment] of message.attachments.entries()) {
-        if (routes[index] === "uploadSession") await this.uploadLarge(draftPath, attachment);
-        else {
-          const body = fileAttachment(attachment, await readBase64(attachment));
-          await this.call("attachment", (c) => c.api(`${draftPath}/attachments`).post(body));
-        }
-      }
-      await this.call("send", (c) => c.api(`${draftPath}/send`).post(undefined));
+      await this.checkpoint(attempt, built);
     } catch (error) {
-      // Leave no half-built drafts behind; the retry builds a new one. Best effort: the first error matters.
-      await this.client
-        .api(draftPath)
-        .delete()
-        .catch(() => undefined);
+      // Not recorded, so never sent: leave no draft behind.
+      await deleteDraft(this.call, built).catch(() => undefined);
       throw error;
     }
+    if (!built.complete && plan.kind === "draft") {
+      try {
+        for (const [index, attachment] of message.attachments.entries()) {
+          if (plan.routes[index] === "uploadSession") await this.uploadLarge(built, attachment);
+          else {
+            const body = fileAttachment(attachment, await readBase64(attachment));
+            await this.call("attachment", (c) => c.api(`${draftPath(built)}/attachments`).post(body));
+          }
+        }
+      } catch (error) {
+        // Leave no half-built drafts behind when we can; the retry builds a new one. The first error matters.
+        await this.checkpoint(attempt, undefined)
+          .then(() => deleteDraft(this.call, built))
+          .catch(() => undefined);
+        throw error;
+      }
+      await this.checkpoint(attempt, { ...built, complete: true });
+    }
+    const outcome = await this.sendRecordedDraft({ ...built, complete: true });
+    return message.saveToSentItems ? outcome : { ...outcome, note: keptAnyway("a Graph draft send") };
   }
 
-  private async uploadLarge(draftPath: string, attachment: OutboundAttachment): Promise<void> {
+  /** Sends a recorded, complete draft; a refusal because it is no longer a draft means it was sent. */
+  private async sendRecordedDraft(checkpoint: SendCheckpoint): Promise<Sent> {
+    try {
+      await sendDraft(this.call, checkpoint);
+    } catch (error) {
+      const definite =
+        error instanceof GraphStepError && (error.failure.status === 400 || itemNotFound(error));
+      if (definite && (await draftState(this.call, checkpoint)) === "sent") {
+        return { kind: "sent", providerMessageId: checkpoint.id, reconciled: true };
+      }
+      throw error;
+    }
+    return { kind: "sent", providerMessageId: checkpoint.id };
+  }
+
+  private async uploadLarge(draft: SendCheckpoint, attachment: OutboundAttachment): Promise<void> {
     const session = uploadSessionSchema.parse(
       await this.call("uploadSession", (c) =>
-        c.api(`${draftPath}/attachments/createUploadSession`).post({
+        c.api(`${draftPath(draft)}/attachments/createUploadSession`).post({
           AttachmentItem: {
             attachmentType: "file",
             name: attachment.name,
@@ -200,16 +307,44 @@ export class GraphTransport implements Transport {
     );
   }
 
-  private async call<T>(step: GraphStep, request: (client: Client) => Promise<T>): Promise<T> {
+  private async checkpoint(attempt: SendAttempt, checkpoint: SendCheckpoint | undefined): Promise<void> {
+    try {
+      await attempt.saveCheckpoint(checkpoint);
+    } catch (error) {
+      throw new CheckpointFailure(error);
+    }
+  }
+
+  private classify(error: unknown, mailbox: string): SendOutcome {
+    if (!(error instanceof GraphStepError))
+      return { kind: "transient", code: "unexpected", text: errorText(error) };
+    if (error.failure.status === 401) this.refreshToken = true;
+    const outcome = classifyGraphFailure(error.failure, {
+      consecutiveThrottles: this.throttles.get(mailbox) ?? 0,
+      nowMs: Date.now(),
+      random: this.settings.random ?? Math.random,
+    });
+    if (outcome.kind === "throttled") this.throttles.set(mailbox, (this.throttles.get(mailbox) ?? 0) + 1);
+    // sendMail that got no answer, or a gateway error: Graph may have taken it, and nothing can ask it now.
+    const unanswered = error.failure.status === undefined || error.failure.status >= 500;
+    if (outcome.kind === "transient" && error.failure.step === "sendMail" && unanswered) {
+      return { ...outcome, ambiguous: true };
+    }
+    return outcome;
+  }
+
+  private readonly call: GraphCall = async (step, request) => {
     try {
       return await request(this.client);
     } catch (error) {
       throw new GraphStepError(fromGraphError(step, error));
     }
-  }
+  };
 }
 
-const userPath = (message: OutboundMessage) => `/users/${encodeURIComponent(message.from.address)}`;
+/** Graph's send and MIME sendMail always save to Sent Items (https://learn.microsoft.com/graph/api/user-sendmail). */
+const keptAnyway = (how: string) =>
+  `kept in Sent Items although saveToSentItems is false: ${how} always saves`;
 
 async function readBase64(attachment: OutboundAttachment): Promise<string> {
   // Only attachments under 3 MB are read whole (inline or a single POST); larger ones stream in chunks.
