@@ -181,6 +181,7 @@ async function sendInSlot(
       }),
       {
         checkpoint: sending.checkpoint,
+        mayHaveBeenSent: sending.possibleDuplicate === true,
         saveCheckpoint: (checkpoint) => saveCheckpoint(deps.statuses, envelope, claim.owner, checkpoint),
       },
     );

@@ -7,6 +7,8 @@ import type { SendOutcome } from "./outcome.js";
 export interface SendAttempt {
   /** What an earlier attempt left with the provider (a Graph draft), as its status record holds it. */
   checkpoint?: SendCheckpoint;
+  /** An earlier attempt got no answer after the provider may have taken the message (status `possibleDuplicate`). */
+  mayHaveBeenSent?: boolean;
   /**
    * Stores `checkpoint` on the status record (undefined clears it) before the provider is asked to send it.
    * Rejects when this attempt may no longer send (its claim was taken over) or the store failed: the

@@ -76,6 +76,34 @@ function message(overrides: Partial<ComposedMessage> = {}): ComposedMessage {
 }
 
 describe("smtp transport (SMTP AUTH client submission)", () => {
+  it("marks a reply lost after the message was taken as ambiguous, and takes Exchange's duplicate refusal of the retry as sent", async () => {
+    const server = await peer({
+      auth: { passwords: { [mailbox]: password } },
+      refuseDuplicateMessageIds: true,
+    });
+    const smtp = transports(
+      {
+        SMTP_HOST: "localhost",
+        SMTP_PORT: String(server.port),
+        SMTP_AUTH: "basic",
+        SMTP_PASSWORDS: JSON.stringify({ "*": password }),
+      },
+      "smtp",
+    );
+    server.script({ stage: "data", acceptThenReset: true });
+    expect(await smtp.send(message())).toMatchObject({ kind: "transient", ambiguous: true });
+    expect(server.received).toHaveLength(1);
+    // The retry carries the same Message-ID; the server already has it.
+    expect(await smtp.send(message(), { mayHaveBeenSent: true, saveCheckpoint: async () => {} })).toEqual({
+      kind: "sent",
+      providerMessageId: "<m-1@contoso.com>",
+      reconciled: true,
+    });
+    // Without an earlier unanswered attempt the same refusal is a failure (a reused Message-ID is not ours).
+    expect(await smtp.send(message())).toMatchObject({ kind: "permanent", code: "554 5.2.0" });
+    expect(server.received).toHaveLength(1);
+  });
+
   it("submits with basic auth over STARTTLS", async () => {
     const server = await peer({ auth: { passwords: { [mailbox]: password } } });
     const smtp = transports(

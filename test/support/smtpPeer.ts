@@ -5,12 +5,16 @@ import { SMTPServer, type SMTPServerSession } from "smtp-server";
 
 export type SmtpStage = "auth" | "mail" | "rcpt" | "data";
 
-/** A scripted answer for the next command at `stage`: a reply (`"550 5.7.60 …"`), a reset, or silence. */
+/**
+ * A scripted answer for the next command at `stage`: a reply (`"550 5.7.60 …"`), a reset, silence, or (at
+ * `data`) the message accepted and then the connection reset before the 250 (the sender cannot know).
+ */
 export type SmtpScript = {
   stage: SmtpStage;
   reply?: string;
   reset?: boolean;
   hang?: boolean;
+  acceptThenReset?: boolean;
   times?: number;
 };
 
@@ -26,6 +30,11 @@ export interface SmtpPeerOptions {
   relayCertificateFingerprint256?: string;
   /** Answers drawn per command when none is scripted (the chaos test's random failures). */
   chaos?: (stage: SmtpStage) => SmtpScript | undefined;
+  /**
+   * Refuse a message whose Message-ID the authenticated user already submitted, as Exchange Online is
+   * reported to (`554 5.2.0 …MapiExceptionDuplicateDelivery`; eventum/eventum#415).
+   */
+  refuseDuplicateMessageIds?: boolean;
 }
 
 export interface ReceivedMessage {
@@ -58,11 +67,20 @@ export async function startSmtpPeer(options: SmtpPeerOptions) {
   let maxConcurrentPerUser = 0;
   let connections = 0;
 
+  const submittedIds = new Set<string>();
+  const destroy = (session: SMTPServerSession) => {
+    for (const connection of server.connections) {
+      const c = connection as unknown as { id: string; _socket: { destroy(): void } };
+      if (c.id === session.id) c._socket.destroy();
+    }
+  };
+
+  /** True when a script answered; "accept-then-reset" when the message is to be kept, then the reply lost. */
   const scripted = (
     stage: SmtpStage,
     session: SMTPServerSession,
     callback: (error?: Error | null) => void,
-  ) => {
+  ): boolean | "accept-then-reset" => {
     const index = scripts.findIndex((s) => s.stage === stage);
     const script = index >= 0 ? scripts[index]! : options.chaos?.(stage);
     if (!script) return false;
@@ -70,12 +88,10 @@ export async function startSmtpPeer(options: SmtpPeerOptions) {
       script.times = (script.times ?? 1) - 1;
       if (script.times <= 0) scripts.splice(index, 1);
     }
+    if (script.acceptThenReset) return "accept-then-reset";
     if (script.hang) return true;
     if (script.reset) {
-      for (const connection of server.connections) {
-        const c = connection as unknown as { id: string; _socket: { destroy(): void } };
-        if (c.id === session.id) c._socket.destroy();
-      }
+      destroy(session);
       return true;
     }
     callback(replyError(script.reply ?? "451 4.3.0 scripted"));
@@ -110,7 +126,7 @@ export async function startSmtpPeer(options: SmtpPeerOptions) {
       callback();
     },
     onAuth(login, session, callback) {
-      if (scripted("auth", session, callback)) return;
+      if (scripted("auth", session, callback) === true) return;
       const user = login.username ?? "";
       const ok =
         login.method === "XOAUTH2"
@@ -128,7 +144,7 @@ export async function startSmtpPeer(options: SmtpPeerOptions) {
       callback(null, { user });
     },
     onMailFrom(_address, session, callback) {
-      if (scripted("mail", session, callback)) return;
+      if (scripted("mail", session, callback) === true) return;
       const info = sessions.get(session.id);
       if (auth && !info?.user)
         return callback(replyError("530 5.7.57 Client not authenticated to send mail"));
@@ -141,13 +157,25 @@ export async function startSmtpPeer(options: SmtpPeerOptions) {
       callback();
     },
     onRcptTo(_address, session, callback) {
-      if (scripted("rcpt", session, callback)) return;
+      if (scripted("rcpt", session, callback) === true) return;
       callback();
     },
     onData(stream, session, callback) {
       buffer(stream).then((raw) => {
-        if (scripted("data", session, callback)) return;
+        const answer = scripted("data", session, callback);
+        if (answer === true) return;
         const info = sessions.get(session.id);
+        const messageId = /^Message-ID:\s*(<[^>\r\n]+>)/im.exec(raw.toString("latin1"))?.[1];
+        const submission = `${info?.user ?? ""} ${messageId ?? ""}`;
+        if (options.refuseDuplicateMessageIds && messageId && submittedIds.has(submission)) {
+          return callback(
+            replyError(
+              "554 5.2.0 STOREDRV.Submission.Exception:StoragePermanentException.MapiExceptionDuplicateDelivery; " +
+                "Failed to process message due to a permanent exception",
+            ),
+          );
+        }
+        if (messageId) submittedIds.add(submission);
         received.push({
           from: session.envelope.mailFrom ? session.envelope.mailFrom.address : "",
           to: session.envelope.rcptTo.map((r) => r.address),
@@ -157,7 +185,8 @@ export async function startSmtpPeer(options: SmtpPeerOptions) {
           clientCertificateFingerprint256: info?.certificate,
           raw,
         });
-        callback();
+        if (answer === "accept-then-reset") destroy(session);
+        else callback();
       }, callback);
     },
     onClose(session) {

@@ -10,6 +10,7 @@ import type { SendOutcome } from "../../shared/transport/outcome.js";
 import {
   classifySmtpFailure,
   classifySmtpReply,
+  isDuplicateDelivery,
   type SmtpFailure,
 } from "../../shared/transport/smtp/outcome.js";
 
@@ -303,14 +304,26 @@ describe("SMTP replies", () => {
   });
 
   it.each([
-    ["connection reset", { code: "ECONNRESET", message: "read ECONNRESET" }],
-    ["connection closed", { code: "ECONNECTION", message: "Connection closed unexpectedly" }],
-    ["timeout", { code: "ETIMEDOUT", message: "Timeout" }],
-  ])("%s is transient", (_name, failure) => {
+    ["connection reset", { code: "ECONNRESET", message: "read ECONNRESET" }, true],
+    ["connection closed", { code: "ECONNECTION", message: "Connection closed unexpectedly" }, true],
+    ["timeout", { code: "ETIMEDOUT", message: "Timeout" }, true],
+    ["connection refused", { code: "ECONNREFUSED", message: "connect ECONNREFUSED" }, false],
+    ["no DNS answer", { code: "EDNS", message: "getaddrinfo ENOTFOUND" }, false],
+  ])("%s is transient (ambiguous: %s)", (_name, failure, ambiguous) => {
     expect(classifySmtpFailure(failure)).toEqual({
       kind: "transient",
       code: failure.code,
       text: failure.message,
+      ambiguous,
     });
+  });
+
+  it("recognises Exchange's refusal of a Message-ID the mailbox already holds", () => {
+    const reply =
+      "554 5.2.0 STOREDRV.Submission.Exception:StoragePermanentException.MapiExceptionDuplicateDelivery; " +
+      "Failed to process message due to a permanent exception";
+    expect(classifySmtpReply(reply)).toMatchObject({ kind: "permanent", code: "554 5.2.0" });
+    expect(isDuplicateDelivery(reply)).toBe(true);
+    expect(isDuplicateDelivery("554 5.2.0 STOREDRV.Submission.Exception:SendAsDeniedException")).toBe(false);
   });
 });

@@ -35,6 +35,9 @@ const rules: SmtpRule[] = [
   { pattern: /^5\d\d\b/, outcome: permanent },
 ];
 
+// Connection failures that happen before anything of the message was sent: the retry cannot duplicate it.
+const neverConnectedCodes = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN", "EDNS"]);
+
 const transientNetworkCodes = new Set([
   "ECONNECTION",
   "ECONNRESET",
@@ -74,11 +77,26 @@ export function classifySmtpFailure(failure: SmtpFailure): SendOutcome {
     const outcome = classifySmtpReply(reply);
     if (outcome) return outcome;
   }
+  // No reply: the connection went away, possibly after the final "." reached the server (RFC 5321 §4.1.1.4:
+  // the message is the server's once it has it, whether or not its 250 arrives). Unless it never connected,
+  // the retry may deliver it twice.
+  const ambiguous = !(failure.code && neverConnectedCodes.has(failure.code));
   if (failure.code && transientNetworkCodes.has(failure.code)) {
-    return { kind: "transient", code: failure.code, text: failure.message };
+    return { kind: "transient", code: failure.code, text: failure.message, ambiguous };
   }
   // An answer we cannot place: retry through the queue; the retry budget bounds it.
-  return { kind: "transient", code: failure.code, text: failure.message };
+  return { kind: "transient", code: failure.code, text: failure.message, ambiguous };
+}
+
+/**
+ * Exchange Online refuses a submission whose Message-ID the sending mailbox already holds with
+ * `554 5.2.0 STOREDRV.Submission.Exception:StoragePermanentException.MapiExceptionDuplicateDelivery`
+ * (reported by callers that reused a Message-ID, e.g. https://github.com/eventum/eventum/issues/415; not in
+ * Microsoft's documentation). For a message of ours whose earlier attempt got no answer, that means the
+ * earlier attempt was delivered.
+ */
+export function isDuplicateDelivery(text: string): boolean {
+  return /MapiExceptionDuplicateDelivery/i.test(text);
 }
 
 function enhancedCode(responseCode: number, reply: string): string {

@@ -6,8 +6,8 @@ import type { OutboundMessage } from "../../domain/outbound.js";
 import { classifyTokenFailure } from "../entra/outcome.js";
 import { TokenError, type TokenProvider } from "../entra/tokenProvider.js";
 import type { SendOutcome } from "../outcome.js";
-import type { Transport } from "../transport.js";
-import { classifySmtpFailure, type SmtpFailure } from "./outcome.js";
+import { firstAttempt, type SendAttempt, type Transport } from "../transport.js";
+import { classifySmtpFailure, isDuplicateDelivery, type SmtpFailure } from "./outcome.js";
 
 /**
  * How a mailbox logs in: a password (SMTP AUTH basic), an app-only token (SMTP AUTH XOAUTH2, the SASL user
@@ -52,7 +52,7 @@ export class SmtpTransport implements Transport {
     this.name = settings.name;
   }
 
-  async send(message: OutboundMessage): Promise<SendOutcome> {
+  async send(message: OutboundMessage, attempt: SendAttempt = firstAttempt): Promise<SendOutcome> {
     const { auth } = this.settings;
     if (auth.kind === "oauth2") {
       // Get the token before connecting: a credential problem is classified as one, not as an SMTP failure.
@@ -79,7 +79,15 @@ export class SmtpTransport implements Transport {
       const info = await pool.sendMail(await mailOptions(message));
       return { kind: "sent", providerMessageId: info.messageId, response: info.response };
     } catch (error) {
-      return classifySmtpFailure(asSmtpFailure(error));
+      const outcome = classifySmtpFailure(asSmtpFailure(error));
+      // Our own stable Message-ID, refused as a duplicate after an attempt that got no answer: that one arrived.
+      // (Raw MIME carries the sender's Message-ID, which a device may reuse for different messages.)
+      const delivered =
+        outcome.kind === "permanent" &&
+        message.kind === "composed" &&
+        attempt.mayHaveBeenSent === true &&
+        isDuplicateDelivery(outcome.text);
+      return delivered ? { kind: "sent", providerMessageId: message.messageId, reconciled: true } : outcome;
     }
   }
 
