@@ -76,7 +76,7 @@ function postMultipart(url: string, key: string, file: string, size: number): Pr
 }
 
 /**
- * Memory and time of a multipart upload through the local host (busboy streaming into Blob), beside the same
+ * Memory and time of a multipart upload through the local host (the multipart splitter streaming into Blob), beside the same
  * file piped straight into Blob with the SDK in the same run. The figure is the ratio; the target is less
  * than 64 MiB of extra host memory whatever the file size.
  */

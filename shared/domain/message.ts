@@ -1,7 +1,11 @@
 import { z } from "zod";
 import { type Mailbox, mailboxSchema, trimSpaces } from "./address.js";
 
-const controlCharacters = /[\u0000-\u001f\u007f]/;
+// Control characters (C0, DEL, C1), format characters (Unicode Cf: the bidi embeddings, overrides and
+// isolates U+202A–U+202E and U+2066–U+2069, marks such as U+200E, zero-width characters, U+FEFF) and line
+// separators: none belongs in a file name, and the bidi ones make "invoice\u202Efdp.exe" show as
+// "invoiceexe.pdf" (Unicode Technical Report #36, "Bidirectional Text Spoofing").
+const controlCharacters = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
 const lineBreaks = /[\r\n\u0000]/;
 
 // Messages read after the field's name: "subject: must not contain CR, LF or NUL".
@@ -33,7 +37,10 @@ const contentType = z
     message: "is not a valid MIME content type (type/subtype)",
   });
 
-/** Strips any path, drops control characters and caps the length: a name must not steer where bytes land. */
+/**
+ * Strips any path, drops control and format characters and caps the length: a name must not steer where
+ * bytes land, nor show another extension than it has.
+ */
 export function sanitizeFileName(name: string, fallback: string): string {
   const base = name.split(/[\\/]/).pop() ?? "";
   const clean = [...base]

@@ -255,6 +255,34 @@ describe("multipart body", () => {
     expectProblem(await form(body, "multipart/form-data; boundary=b4"), 403, "forbiddenSender");
   });
 
+  it("answers 400 naming a file part it cannot understand, after storing an earlier one, and keeps nothing", async () => {
+    const body = multipartBody("b6", [
+      { name: "to", value: "alice@contoso.com" },
+      { name: "subject", value: "Scan" },
+      { name: "file", value: Buffer.alloc(20_000, 7), filename: "page1.pdf", type: "application/pdf" },
+      {
+        name: "file2",
+        value: "begin 644 page2.pdf",
+        filename: "page2.pdf",
+        headers: ["Content-Transfer-Encoding: x-uuencode"],
+      },
+    ]);
+    const response = await form(body, "multipart/form-data; boundary=b6");
+    expectProblem(response, 400, "badRequest");
+    expect(response.json?.detail).toMatch(/Part 4 \(file2\) has Content-Transfer-Encoding "x-uuencode"/);
+    expect(fieldsOf(response)).toEqual(["file2"]);
+  });
+
+  it("answers 400 for a part with neither a disposition nor a file name", async () => {
+    const body = multipartBody("b7", [
+      { name: "to", value: "alice@contoso.com" },
+      { name: "", value: Buffer.alloc(100, 1), disposition: null, type: "application/pdf" },
+    ]);
+    const response = await form(body, "multipart/form-data; boundary=b7");
+    expectProblem(response, 400, "badRequest");
+    expect(response.json).toMatchObject({ part: 2 });
+  });
+
   it("answers 422 for CR/LF smuggled into a form field", async () => {
     const body = multipartBody("b5", [
       { name: "to", value: "alice@contoso.com" },

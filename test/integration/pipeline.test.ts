@@ -106,6 +106,39 @@ describe("submit, queue and deliver", () => {
     expect((await storageContents(storageConnection(), env.names)).blobs).toEqual([]);
   });
 
+  it("delivers every file a device sent, whatever its disposition and transfer encoding", async () => {
+    const scan = Buffer.alloc(120_000);
+    for (let i = 0; i < scan.length; i++) scan[i] = (i * 13 + 1) % 256;
+    const note = Buffer.from("Scanned at 09:14 \u2013 3 pages");
+    const boundary = "----mfp-7";
+    const base64Lines = scan.toString("base64").replace(/.{76}/g, "$&\r\n");
+    const submitted = await call(submitMessageRoute, env, {
+      headers: bearer(key, { "content-type": `multipart/form-data; boundary=${boundary}` }),
+      body: multipartBody(boundary, [
+        { name: "to", value: "alice@contoso.com" },
+        { name: "subject", value: "Scan from MFP-7" },
+        {
+          name: "scan",
+          value: base64Lines,
+          disposition: "attachment; filename=scan.pdf",
+          type: "application/pdf",
+          headers: ["Content-Transfer-Encoding: base64"],
+        },
+        { name: "", value: note, disposition: null, type: 'text/plain; name="note.txt"' },
+      ]),
+    });
+    expect(submitted.status).toBe(202);
+    const id = String(submitted.json?.id);
+    await drainOnce(env);
+    const mail = await readEml(id);
+    expect(mail.attachments.map((a) => [a.filename, a.contentType])).toEqual([
+      ["scan.pdf", "application/pdf"],
+      ["note.txt", "text/plain"],
+    ]);
+    expect(mail.attachments[0]?.content.equals(scan)).toBe(true);
+    expect(mail.attachments[1]?.content.equals(note)).toBe(true);
+  });
+
   it("ignores a redelivered message whose status is already final", async () => {
     const submitted = await call(submitMessageRoute, env, {
       headers: bearer(key, { "content-type": "application/json" }),

@@ -73,6 +73,11 @@ describe("attachment names", () => {
     ["", "attachment-1"],
     ["/", "attachment-1"],
     ["a".repeat(300), "a".repeat(255)],
+    ["invoice\u202Efdp.exe", "invoicefdp.exe"],
+    ["\u2066scan\u2069\u200F.pdf", "scan.pdf"],
+    ["\uFEFFreport\u200B.pdf", "report.pdf"],
+    ["a\u0085b\u2028c.pdf", "abc.pdf"],
+    ["Rechnung März.pdf", "Rechnung März.pdf"],
   ])("%j becomes %j", (name, expected) => {
     expect(sanitizeFileName(name, "attachment-1")).toBe(expected);
   });
