@@ -61,12 +61,15 @@ async function respond(
       for (let i = 0; i < req.rawHeaders.length; i += 2)
         headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
       if (method !== "GET" && method !== "HEAD") body = lingeringBody(requestStream(req));
+      // No proxy in front of the local host: the socket's peer is the caller.
+      const source = req.socket.remoteAddress ?? "unknown";
       const request: ApiRequest = {
         method,
         url: url.toString(),
         headers,
         params: found.params,
         body: body?.stream ?? null,
+        source,
       };
       response = await handle(found.route, request, services, log);
     } else if (matches.length > 0) {

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { Client } from "../domain/client.js";
 import { ProblemError } from "../domain/problem.js";
-import { AuthFailureLimiter, sourceOf } from "./authFailures.js";
+import { AuthFailureLimiter, addressKey } from "./authFailures.js";
 
 /**
  * The API key from `Authorization: Bearer <key>`, `x-api-key: <key>`, or HTTP Basic with the key as the
@@ -50,13 +50,14 @@ export class ClientRegistry {
 
   /**
    * The caller of a request, or a 401 that does not say whether a client exists; a source that keeps
-   * failing gets 429 with Retry-After instead (a valid key still works from there).
+   * failing gets 429 with Retry-After instead (a valid key still works from there). `source` is the
+   * caller's address as the host knows it (ApiRequest.source), never a header the caller chose.
    */
-  authenticate(headers: Headers): Client {
+  authenticate(headers: Headers, source: string): Client {
     const key = apiKeyFrom(headers);
     const client = key === undefined ? undefined : this.find(key);
     if (!client) {
-      const waitMs = this.failures.fail(sourceOf(headers), this.nowMs());
+      const waitMs = this.failures.fail(addressKey(source), this.nowMs());
       if (waitMs > 0) {
         const seconds = Math.ceil(waitMs / 1000);
         throw new ProblemError("rateLimited", `Too many failed authentications; try again in ${seconds} s.`, {

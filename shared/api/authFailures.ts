@@ -35,9 +35,13 @@ export class AuthFailureLimiter {
   }
 }
 
-/** The caller's address: the first X-Forwarded-For hop (set by the Functions front end, and by the local host). */
-export function sourceOf(headers: Headers): string {
-  const first = headers.get("x-forwarded-for")?.split(",")[0]?.trim() ?? "";
-  // Azure's front end may append the client's port to an IPv4 address ("203.0.113.7:50312").
-  return first.replace(/^(\d+\.\d+\.\d+\.\d+):\d+$/, "$1") || "unknown";
+/**
+ * A network address as a limiter key: without a port (`203.0.113.7:50312`, `[2001:db8::1]:443`), and an
+ * IPv4 client on a dual-stack socket (`::ffff:203.0.113.7`) as its IPv4 address.
+ */
+export function addressKey(address: string | undefined): string {
+  const trimmed = (address ?? "").trim();
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(trimmed)?.[1];
+  const unported = bracketed ?? trimmed.replace(/^(\d+\.\d+\.\d+\.\d+):\d+$/, "$1");
+  return unported.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/i, "$1").toLowerCase() || "unknown";
 }

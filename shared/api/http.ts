@@ -3,6 +3,7 @@ import type { z } from "zod";
 import type { Services } from "../app/services.js";
 import type { Client } from "../domain/client.js";
 import { ProblemError, type ProblemKind } from "../domain/problem.js";
+import { ClientAbortedError } from "../intake/body.js";
 import type { Logger } from "../log.js";
 import type { ClientRegistry } from "./auth.js";
 
@@ -13,6 +14,12 @@ export interface ApiRequest {
   headers: Headers;
   params: Record<string, string>;
   body: ReadableStream<Uint8Array> | null;
+  /**
+   * The caller's network address as the host knows it: the socket's peer under the local host, the address
+   * the platform's front end recorded in Azure (shared/host/azure/clientAddress.ts). Never a header the
+   * caller can set: the failed-key limiter counts per source.
+   */
+  source: string;
 }
 
 export interface ApiResponse {
@@ -129,10 +136,17 @@ export async function handle(
 ): Promise<ApiResponse> {
   try {
     if (route.access === "public") return await route.handler(request, { services, log, client: undefined });
-    const client = services.clients.authenticate(request.headers);
+    const client = services.clients.authenticate(request.headers, request.source);
     return await route.handler(request, { services, log, client });
   } catch (error) {
     if (error instanceof ProblemError) return problemResponse(error);
+    if (error instanceof ClientAbortedError) {
+      // Nobody is waiting for this answer; nothing was accepted (the use case undid what it stored).
+      log.info("client aborted", { route: route.name, reason: error.message });
+      return problemResponse(
+        new ProblemError("badRequest", "The request body ended before it was complete."),
+      );
+    }
     log.error("request failed", {
       route: route.name,
       error: error instanceof Error ? error.message : String(error),

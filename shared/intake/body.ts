@@ -13,9 +13,22 @@ export interface BodyLimits {
 }
 
 /**
+ * The request body stopped before its end because the caller went away (a device that lost its network, a
+ * client that gave up): nobody is left to answer, and it is no fault of ours, so it is logged at info.
+ */
+export class ClientAbortedError extends Error {
+  constructor(cause: unknown) {
+    super(`the client aborted the request: ${cause instanceof Error ? cause.message : String(cause)}`, {
+      cause,
+    });
+    this.name = "ClientAbortedError";
+  }
+}
+
+/**
  * The one way intake reads a request body, whatever its content type (JSON, multipart, raw MIME): a stream
  * that fails with 413 as soon as more than `limits.bodyBytes` have arrived, so nothing past the limit is read
- * or stored. An error of the source (the client went away) reaches the reader too.
+ * or stored. An error of the source (the client went away) reaches the reader as a ClientAbortedError.
  *
  * It pulls from the web stream's own reader and cancels it once: `Readable.fromWeb` reads ahead, and
  * destroying it while Node's `Readable.toWeb` adapter still delivers data throws "Controller is already
@@ -40,7 +53,7 @@ export function limitedBody(body: ReadableStream<Uint8Array> | null, limits: Bod
         }
         this.push(Buffer.from(value.buffer, value.byteOffset, value.byteLength));
       } catch (error) {
-        this.destroy(error instanceof Error ? error : new Error(String(error)));
+        this.destroy(new ClientAbortedError(error));
       }
     },
     destroy(error, callback) {

@@ -3,7 +3,7 @@ import type { ReadableStream } from "node:stream/web";
 import { type StoredAttachment, sanitizeFileName } from "../domain/message.js";
 import { type FieldError, ProblemError } from "../domain/problem.js";
 import type { MessageStore } from "../storage/ports.js";
-import { type BodyLimits, ByteMeter, limitedBody, messageTooLarge } from "./body.js";
+import { type BodyLimits, ByteMeter, ClientAbortedError, limitedBody, messageTooLarge } from "./body.js";
 import { parseHeaderBlock, parseParameterized } from "./partHeaders.js";
 import { MultipartSplitter, MultipartSyntaxError, type RawPart } from "./multipartSplitter.js";
 import { TransferEncodingError, transferDecoder } from "./transferEncoding.js";
@@ -140,7 +140,8 @@ export async function readMultipart(
     const stored = await Promise.all(uploads);
     return { fields, attachments: stored.filter((a): a is StoredAttachment => a !== undefined) };
   } catch (error) {
-    const problem = asProblem(error);
+    // The caller went away mid-body: say that, not whichever part it cut short.
+    const problem = source.errored instanceof ClientAbortedError ? source.errored : asProblem(error);
     source.destroy();
     splitter.destroy(problem);
     for (const meter of meters) meter.destroy(problem);

@@ -41,6 +41,22 @@ describe("webhook destinations", () => {
     ["fe80::1", true],
     ["fd00::1", true],
     ["::ffff:127.0.0.1", true],
+    ["::ffff:7f00:1", true],
+    // IPv4 inside IPv6, by transition mechanism: judged by the IPv4 address.
+    ["64:ff9b::7f00:1", true], // NAT64 of 127.0.0.1
+    ["64:ff9b::a9fe:a9fe", true], // NAT64 of 169.254.169.254
+    ["64:ff9b::1432:201", false], // NAT64 of 20.50.2.1
+    ["::7f00:1", true], // IPv4-compatible 127.0.0.1
+    ["::10.0.0.1", true],
+    ["::ffff:0:a00:1", true], // IPv4-translated 10.0.0.1
+    ["2002:7f00:1::", true], // 6to4 of 127.0.0.1
+    ["2002:c0a8:101::1", true], // 6to4 of 192.168.1.1
+    ["2002:1432:201::1", false], // 6to4 of 20.50.2.1
+    ["2001:0:1432:201::80ff:fffe", true], // Teredo, client 127.0.0.1 (inverted)
+    ["2001:0:a00:1::ebcd:fdfe", true], // Teredo, server 10.0.0.1
+    ["2001:0:1432:201::ebcd:fdfe", false], // Teredo, server 20.50.2.1, client 20.50.2.1
+    ["64:ff9b:1::1", true], // local-use NAT64
+    ["2001:db8::1", true], // documentation
     ["20.50.2.1", false],
     ["2603:1030::1", false],
   ])("%s private: %s", (address, expected) => {
@@ -52,6 +68,9 @@ describe("webhook destinations", () => {
     ["https://localhost/x", "loopback"],
     ["https://169.254.169.254/latest/meta-data", "loopback, private or link-local"],
     ["https://[::1]:8443/x", "loopback"],
+    ["https://[64:ff9b::7f00:1]/x", "loopback"],
+    ["https://[::7f00:1]/x", "loopback"],
+    ["https://[2002:7f00:1::]/x", "loopback"],
     ["https://user:pw@hooks.example.com/x", "credentials"],
     ["not a url", "is not a URL"],
   ])("refuses %s in production", (url, problem) => {

@@ -15,6 +15,8 @@ export interface CallOptions {
   headers?: Record<string, string>;
   body?: string | Buffer | Readable;
   params?: Record<string, string>;
+  /** The caller's address as the host would give it. */
+  source?: string;
 }
 
 /** Calls one route in process, as the Functions host or the local host would, and parses the answer. */
@@ -33,6 +35,7 @@ export async function call(route: Route, composed: Pick<Composed, "services">, o
     headers: new Headers(options.headers),
     params: options.params ?? {},
     body,
+    source: options.source ?? "127.0.0.1",
   };
   const response = await handle(route, request, composed.services, silentLogger);
   const json = response.body ? (JSON.parse(response.body) as Record<string, unknown>) : undefined;

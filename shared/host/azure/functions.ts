@@ -4,6 +4,7 @@ import { jsonLogger, type Logger } from "../../log.js";
 import { defaultStorageNames } from "../../storage/azure/account.js";
 import { functionNamed, queueFunctions, timerFunctions } from "../functions.js";
 import { answerHttp } from "./httpInvocation.js";
+import { clientAddress } from "./clientAddress.js";
 import { runtime } from "./runtime.js";
 
 // Stream request bodies: uploads go to Blob storage without being held in memory.
@@ -31,6 +32,7 @@ export function registerHttpFunction(name: string): void {
           headers: request.headers,
           params: request.params,
           body: request.body,
+          source: clientAddress(request.headers),
         },
         services,
         contextLogger(context),
