@@ -5,6 +5,8 @@ import { createInterface } from "node:readline";
 
 export interface RunningAzurite {
   connectionString: string;
+  /** The ports it listens on (to start it again on the same ones). */
+  ports: { blob: number; queue: number; table: number };
   stop(): Promise<void>;
 }
 
@@ -13,16 +15,28 @@ const account = "devstoreaccount1";
 const accountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
 /**
- * Starts the pinned Azurite from the project's own dependencies on free loopback ports.
- * `location` keeps data on disk (queued messages survive a restart); without it, data lives in memory.
+ * Starts the pinned Azurite from the project's own dependencies on free loopback ports (or on `ports`, to
+ * bring one back after a stop). `location` keeps data on disk (queued messages survive a restart); without
+ * it, data lives in memory.
  */
-export async function startAzurite(options: { location?: string } = {}): Promise<RunningAzurite> {
+export async function startAzurite(
+  options: { location?: string; ports?: RunningAzurite["ports"] } = {},
+): Promise<RunningAzurite> {
   const entry = join(
     createRequire(import.meta.url).resolve("azurite/package.json"),
     "..",
     "dist/src/azurite.js",
   );
-  const args = [entry, "--blobPort", "0", "--queuePort", "0", "--tablePort", "0"];
+  const { blob = 0, queue = 0, table = 0 } = options.ports ?? {};
+  const args = [
+    entry,
+    "--blobPort",
+    String(blob),
+    "--queuePort",
+    String(queue),
+    "--tablePort",
+    String(table),
+  ];
   for (const service of ["blob", "queue", "table"]) args.push(`--${service}Host`, "127.0.0.1");
   // The pinned Azurite predates the SDKs' newest x-ms-version.
   args.push("--skipApiVersionCheck", "--disableTelemetry", "--loose");
@@ -39,6 +53,7 @@ export async function startAzurite(options: { location?: string } = {}): Promise
       `QueueEndpoint=${endpoint("Queue")}`,
       `TableEndpoint=${endpoint("Table")}`,
     ].join(";"),
+    ports: { blob: Number(ports.Blob), queue: Number(ports.Queue), table: Number(ports.Table) },
     stop: () => stopChild(child),
   };
 }

@@ -123,6 +123,9 @@ export function problemResponse(problem: ProblemError): ApiResponse {
   };
 }
 
+// A storage outage is usually short (a failover, a throttling burst); devices and apps retry on 503.
+const storageRetryAfterSeconds = 15;
+
 /**
  * Authenticates (unless the route is public), runs the handler and maps every error to problem+json: a
  * ProblemError as it says, anything else as a logged 500 with a generic answer (internal details never
@@ -145,6 +148,21 @@ export async function handle(
       log.info("client aborted", { route: route.name, reason: error.message });
       return problemResponse(
         new ProblemError("badRequest", "The request body ended before it was complete."),
+      );
+    }
+    if (services.isStorageOutage(error)) {
+      log.warn("storage unavailable; answered 503", {
+        route: route.name,
+        error: error instanceof Error ? error.message : String(error),
+      });
+      return problemResponse(
+        new ProblemError(
+          "unavailable",
+          `Storage is unavailable right now; try again in ${storageRetryAfterSeconds} s.`,
+          {
+            headers: { "Retry-After": String(storageRetryAfterSeconds) },
+          },
+        ),
       );
     }
     log.error("request failed", {

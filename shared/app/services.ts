@@ -19,6 +19,11 @@ export interface Services {
   pacer: MailboxPacer;
   clock: Clock;
   newId(): string;
+  /**
+   * Whether `error` says the storage could not be reached (or answered a server error): a request that met
+   * one is answered 503 with Retry-After, not 500.
+   */
+  isStorageOutage(error: unknown): boolean;
 }
 
 /** What the queue functions that send (dispatch, poison) need; built per invocation with its logger. */

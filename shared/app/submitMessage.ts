@@ -1,9 +1,8 @@
 import type { ReadableStream } from "node:stream/web";
 import type { Client } from "../domain/client.js";
 import { encodeEnvelope, type QueueEnvelope } from "../domain/envelope.js";
-import { type IdempotencyRecord, messageFingerprint, mimeRetryKey } from "../domain/idempotency.js";
+import { messageFingerprint, mimeRetryKey } from "../domain/idempotency.js";
 import { mimeRecipients } from "../domain/outbound.js";
-import { ProblemError } from "../domain/problem.js";
 import { type StatusRecord, transition } from "../domain/statusRecord.js";
 import { checkIn, checkInMime, usesBlobs } from "../intake/claimCheck.js";
 import { mimeToComposed } from "../intake/mimeToComposed.js";
@@ -13,6 +12,7 @@ import type { SmtpEnvelope } from "../intake/smtpEnvelope.js";
 import type { Logger } from "../log.js";
 import type { MessageStore } from "../storage/ports.js";
 import { sendsAsMime } from "../transport/graph/payload.js";
+import { claimIdempotencyKey } from "./idempotencyKey.js";
 import type { Services } from "./services.js";
 import { UndoList } from "./undo.js";
 
@@ -62,9 +62,10 @@ export async function submitMessage(
     if (idempotencyKey) {
       const fingerprint = messageFingerprint(incoming.message);
       const claim = { v: 1 as const, messageId: id, fingerprint, createdAt: now.toISOString() };
-      const holder = await idempotency.claim(client.id, idempotencyKey, claim, now);
-      if (holder.messageId !== id) return await replay(holder, fingerprint);
+      // Registered first: a claim whose answer was lost is ours too (release checks it holds our id).
       undo.add(() => idempotency.release(client.id, idempotencyKey, id));
+      const key = await claimIdempotencyKey(client.id, idempotencyKey, claim, services);
+      if (key.kind === "replay") return { id: key.id, status: key.status, replayed: true };
     }
     const envelope = await queueable(incoming, client, messages);
     const sendAt = incoming.kind === "composed" ? incoming.message.sendAt : undefined;
@@ -89,8 +90,8 @@ export async function submitMessage(
       hasBlobs: usesBlobs(envelope),
       timeline: [{ at: now.toISOString(), status }],
     };
-    await statuses.create(record);
-    // A record already written says why the message was not accepted after all.
+    // A record written says why the message was not accepted after all. Registered before the write: a
+    // create whose answer was lost may have stored it (the update leaves a record that does not exist alone).
     undo.add(() =>
       statuses.update(client.id, id, (r) =>
         transition(r, "failed", clock.now(), {
@@ -99,6 +100,7 @@ export async function submitMessage(
         }),
       ),
     );
+    await statuses.create(record);
     await queue.send(encodeEnvelope(envelope), { delayMs });
     undo.forget();
     log.info("message accepted", {
@@ -113,22 +115,14 @@ export async function submitMessage(
     });
     return { id, status, replayed: false };
   } finally {
-    await undo.run();
-  }
-
-  /** The same key again: the original answer for the same message, 409 for a different one. */
-  async function replay(holder: IdempotencyRecord, fingerprint: string): Promise<Accepted> {
-    if (holder.fingerprint !== fingerprint) {
-      throw new ProblemError(
-        "conflict",
-        `Idempotency-Key was already used for a different message (${holder.messageId}); use a new key for a new message.`,
-        { extensions: { field: "Idempotency-Key", messageId: holder.messageId } },
-      );
-    }
-    // The first request may still be storing its record; it answered "queued" or "scheduled" then.
-    const current = (await statuses.get(client.id, holder.messageId))?.status;
-    const status = current === "scheduled" ? "scheduled" : "queued";
-    return { id: holder.messageId, status, replayed: true };
+    await undo.run((failures) => {
+      for (const error of failures) {
+        log.error("could not undo part of a refused message; it stays half-stored", {
+          messageId: id,
+          error: error instanceof Error ? error.message : String(error),
+        });
+      }
+    });
   }
 }
 

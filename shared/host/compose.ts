@@ -7,6 +7,7 @@ import type { DispatchDeps } from "../app/services.js";
 import type { Config } from "../config.js";
 import type { Logger } from "../log.js";
 import { azureStorage, type StorageNames } from "../storage/azure/account.js";
+import { isStorageOutage } from "../storage/azure/restErrors.js";
 import { AzureTablePacingStore } from "../storage/azure/tablePacingStore.js";
 import { type Clock, systemClock } from "../storage/ports.js";
 import { buildTransports } from "../transport/registry.js";
@@ -35,6 +36,7 @@ export async function composeServices(config: Config, options: ComposeOptions = 
     pacer: new MailboxPacer(new AzureTablePacingStore(storage.pacingTable), config.pacing, clock),
     clock,
     newId: randomUUID,
+    isStorageOutage,
   };
   const client = (clientId: string) => clients.clients.find((c) => c.id === clientId);
   const webhookDeps = (log: Logger): WebhookDeps => ({

@@ -39,9 +39,12 @@ function transportFor(
   credential: { clientSecret?: string; clientCertificatePath?: string; clientCertificate?: string } = {
     clientSecret,
   },
-  options: { requestTimeoutMs?: number } = {},
+  options: { requestTimeoutMs?: number; tokenTimeoutMs?: number; authorityHost?: string } = {},
 ) {
-  const tokens = createTokenProvider({ tenantId, clientId, authorityHost: fake.url, ...credential });
+  const tokens = createTokenProvider(
+    { tenantId, clientId, authorityHost: options.authorityHost ?? fake.url, ...credential },
+    { timeoutMs: options.tokenTimeoutMs },
+  );
   const transport = new GraphTransport({ graphEndpoint: fake.url, tokens, random: () => 0.5, ...options });
   started.push({ stop: () => transport.close() });
   return transport;
@@ -273,6 +276,47 @@ describe("graph transport against a loopback Graph and Entra ID", () => {
     expect(outcome).toMatchObject({ kind: "permanent", code: "entra invalid_client" });
     expect(outcome.kind === "permanent" && outcome.text).toContain("AADSTS7000215");
     expect(fake.accepted).toEqual([]);
+  });
+
+  describe("when the token endpoint misbehaves", () => {
+    it("takes a 5xx, a reset, a timeout and no answer at all as transient, and asks for a token again", async () => {
+      const fake = await fakeGraph();
+      const transport = transportFor(fake, { clientSecret }, { tokenTimeoutMs: 500 });
+      const tokenPosts = () => fake.requests.filter((r) => r.path.endsWith("/token")).length;
+      // msal-node waits out a 5xx's Retry-After (60 s without one) before it asks the endpoint again.
+      fake.inject({
+        path: /\/token$/,
+        status: 503,
+        code: "temporarily_unavailable",
+        message: "busy",
+        retryAfter: "1",
+      });
+      expect(await transport.send(message())).toMatchObject({
+        kind: "transient",
+        code: expect.stringMatching(/^entra /),
+      });
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      fake.inject({ path: /\/token$/, reset: true });
+      expect(await transport.send(message())).toMatchObject({ kind: "transient" });
+      fake.inject({ path: /\/token$/, hang: true });
+      expect(await transport.send(message())).toMatchObject({ kind: "transient", code: "entra timeout" });
+      expect(fake.accepted).toEqual([]);
+      expect(await transport.send(message())).toEqual({ kind: "sent" });
+      expect(tokenPosts()).toBe(4);
+      expect(fake.tokenRequests).toHaveLength(1);
+
+      const unreachable = transportFor(fake, { clientSecret }, { authorityHost: "https://localhost:9" });
+      expect(await unreachable.send(message())).toMatchObject({ kind: "transient" });
+    });
+
+    it("fails at once, naming the setting to renew, when the secret has expired", async () => {
+      const fake = await fakeGraph({ secretExpired: true });
+      const outcome = await transportFor(fake).send(message());
+      expect(outcome).toMatchObject({ kind: "permanent", code: "entra invalid_client" });
+      expect(outcome.kind === "permanent" && outcome.text).toMatch(
+        /client secret has expired: create a new one in the app registration and put it in ENTRA_CLIENT_SECRET.*AADSTS7000222/,
+      );
+    });
   });
 
   it("has a fake Graph that refuses what Graph refuses", async () => {

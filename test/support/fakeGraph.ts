@@ -22,6 +22,8 @@ export interface FakeGraphOptions {
   clientSecret?: string;
   /** PEM certificate whose key signs client assertions (certificate credential). */
   clientCertificate?: string;
+  /** The client secret has expired: the token endpoint answers AADSTS7000222 for it. */
+  secretExpired?: boolean;
   /** Application permissions granted to the app (token roles); default Mail.Send and Mail.ReadWrite. */
   roles?: string[];
   /** Mailboxes that exist; any address when absent. */
@@ -53,6 +55,8 @@ export interface Fault {
   message?: string;
   retryAfter?: string;
   reset?: boolean;
+  /** Never answer (the connection stays open until the caller gives up). */
+  hang?: boolean;
   afterAccept?: "reset" | number;
   times?: number;
 }
@@ -226,6 +230,7 @@ export async function startFakeGraph(options: FakeGraphOptions) {
       req.socket.destroy();
       return;
     }
+    if (fault?.hang) return;
     if (fault?.afterAccept !== undefined) loseAnswer(req, res, fault.afterAccept);
     else if (fault) {
       json(
@@ -281,6 +286,13 @@ export async function startFakeGraph(options: FakeGraphOptions) {
     if (form.has("client_secret")) {
       if (form.get("client_secret") !== options.clientSecret) {
         return fail(401, "invalid_client", "AADSTS7000215: Invalid client secret provided.");
+      }
+      if (options.secretExpired) {
+        return fail(
+          401,
+          "invalid_client",
+          `AADSTS7000222: The provided client secret keys for app '${options.clientId}' are expired.`,
+        );
       }
       credential = "secret";
     } else if (

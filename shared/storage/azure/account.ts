@@ -32,6 +32,15 @@ export const defaultStorageNames: StorageNames = {
   webhookQueue: "mailhook-webhooks",
 };
 
+/**
+ * Retries inside one storage call: a few quick ones (about 3 s in all, instead of the SDKs' half a minute
+ * for Blob and Queue), so that in an outage intake answers 503 while the caller still listens and the
+ * dispatcher hands the message back to the queue, which retries later anyway. Throttling (503 ServerBusy)
+ * is retried the same way. https://learn.microsoft.com/azure/storage/common/storage-retry-policy
+ */
+const storageRetries = { maxTries: 3, retryDelayInMs: 500, maxRetryDelayInMs: 2000 };
+const tableRetries = { maxRetries: 2, retryDelayInMs: 500, maxRetryDelayInMs: 2000 };
+
 /** The Blob and Queue service clients and a Table client factory, from a connection string or a managed identity. */
 function storageClients(settings: StorageSettings) {
   if (settings.kind === "identity") {
@@ -40,19 +49,23 @@ function storageClients(settings: StorageSettings) {
       ? new ManagedIdentityCredential({ clientId: settings.clientId })
       : new DefaultAzureCredential();
     return {
-      blobService: new BlobServiceClient(settings.blobUri, credential),
-      queueService: new QueueServiceClient(settings.queueUri, credential),
-      tableClient: (name: string) => new TableClient(settings.tableUri, name, credential),
+      blobService: new BlobServiceClient(settings.blobUri, credential, { retryOptions: storageRetries }),
+      queueService: new QueueServiceClient(settings.queueUri, credential, { retryOptions: storageRetries }),
+      tableClient: (name: string) =>
+        new TableClient(settings.tableUri, name, credential, { retryOptions: tableRetries }),
     };
   }
   const connection = settings.connectionString;
   // Plain HTTP is allowed for the loopback emulator only (Azurite); anything else must be HTTPS.
   const allowInsecureConnection = /TableEndpoint=http:\/\/(127\.0\.0\.1|localhost)[:/]/i.test(connection);
   return {
-    blobService: BlobServiceClient.fromConnectionString(connection),
-    queueService: QueueServiceClient.fromConnectionString(connection),
+    blobService: BlobServiceClient.fromConnectionString(connection, { retryOptions: storageRetries }),
+    queueService: QueueServiceClient.fromConnectionString(connection, { retryOptions: storageRetries }),
     tableClient: (name: string) =>
-      TableClient.fromConnectionString(connection, name, { allowInsecureConnection }),
+      TableClient.fromConnectionString(connection, name, {
+        allowInsecureConnection,
+        retryOptions: tableRetries,
+      }),
   };
 }
 

@@ -39,7 +39,8 @@ const credentialRules: { pattern: RegExp; fix: string }[] = [
 /**
  * Classifies a failure to get an app-only token from Entra ID (msal's errorCode and message): a wrong or
  * expired credential fails the message at once, naming the setting to renew; anything else (no answer, a
- * timeout, a 5xx, a body that is not a token) is transient, and the next attempt asks for a token again.
+ * timeout, a 5xx, a body that is not a token) is transient, and the next attempt asks for a token again
+ * (after a 5xx, msal-node itself waits out its Retry-After, or 60 s, before it asks the endpoint again).
  */
 export function classifyTokenFailure(errorCode: string, message: string): TokenFailureOutcome {
   const code = `entra ${errorCode}`;
