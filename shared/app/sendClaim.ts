@@ -37,11 +37,15 @@ export function claimed(
 ): StatusRecord | undefined {
   if (isFinal(record.status) || heldUntil(record, owner, now.getTime(), leaseMs) !== undefined)
     return undefined;
+  // Taking over a send that may have happened (its dispatcher died, or could not record the outcome):
+  // without a checkpoint to ask the provider about, the recipients may get it twice.
+  const takeover = record.status === "sending" && record.checkpoint === undefined;
   return transition(record, "sending", now, {
     attempts: record.attempts + 1,
     nextAttemptAt: undefined,
     reason: undefined,
     claim: { owner, expiresAt: new Date(now.getTime() + leaseMs).toISOString() },
+    ...(takeover ? { possibleDuplicate: true } : {}),
   });
 }
 
