@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { writeFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { random as seededRandom } from "../../bench/pacing.js";
 import { type RunningAzurite, startAzurite } from "../../dev/azurite.js";
@@ -9,12 +10,15 @@ import { testClient } from "../support/env.js";
 import { type FakeGraph, startFakeGraph } from "../support/fakeGraph.js";
 import { type SmtpPeer, startSmtpPeer } from "../support/smtpPeer.js";
 
-// 1,000 messages through the local host while the providers misbehave (Graph: 20% 429 with Retry-After,
-// 10% 503, 5% connection resets; SMTP: 10% 451, 5% resets) and the host is killed (SIGKILL) and restarted
-// at random points at least 10 times. Bounded: 10 minutes at most.
-const messageCount = 1000;
-const kills = 10;
-const deadlineMs = 8 * 60_000;
+// Messages through the local host while the providers misbehave and the host is killed (SIGKILL) and
+// restarted at random points. Graph: 20% of sends are carried out and then lose their answer (a reset after
+// Graph took the message), 10% answer 429 with Retry-After, 5% 503, 5% reset before Graph sees them. SMTP:
+// 5% of DATA are taken and then the connection resets before the 250, 10% answer 451, 5% reset first.
+// `npm test` runs 200 messages and 5 kills; `npm run chaos` the full run: 1,000 messages, 12 kills.
+const full = process.env.CHAOS_SCALE === "full";
+const messageCount = full ? 1000 : 200;
+const kills = full ? 12 : 5;
+const deadlineMs = (full ? 12 : 5) * 60_000;
 
 const seed = Number(process.env.CHAOS_SEED ?? Date.now() % 1_000_000);
 const random = seededRandom(seed);
@@ -34,6 +38,9 @@ let graph: FakeGraph;
 let smtp: SmtpPeer;
 let env: Record<string, string>;
 
+const isGraphSend = (method: string, path: string) =>
+  method === "POST" && (path.endsWith("/sendMail") || /\/messages\/[^/]+\/send$/.test(path));
+
 beforeAll(async () => {
   const tls = { cert: inject("tlsCert"), key: inject("tlsKey") };
   const secret = randomBytes(12).toString("hex");
@@ -45,11 +52,12 @@ beforeAll(async () => {
     clientId: "00000000-0000-0000-0000-00000000c4a0",
     clientSecret: secret,
     chaos: (method, path) => {
-      if (method !== "POST" || !path.endsWith("/sendMail")) return undefined;
+      if (!isGraphSend(method, path)) return undefined;
       const r = random();
-      if (r < 0.2) return { status: 429, code: "ApplicationThrottled", retryAfter: "1" };
-      if (r < 0.3) return { status: 503, code: "ServiceUnavailable", retryAfter: "1" };
-      if (r < 0.35) return { reset: true };
+      if (r < 0.2) return { afterAccept: "reset" };
+      if (r < 0.3) return { status: 429, code: "ApplicationThrottled", retryAfter: "1" };
+      if (r < 0.35) return { status: 503, code: "ServiceUnavailable", retryAfter: "1" };
+      if (r < 0.4) return { reset: true };
       return undefined;
     },
   });
@@ -61,8 +69,9 @@ beforeAll(async () => {
     chaos: (stage) => {
       if (stage !== "data") return undefined;
       const r = random();
-      if (r < 0.1) return { stage, reply: "451 4.3.0 Temporary server error, try again later" };
-      if (r < 0.15) return { stage, reset: true };
+      if (r < 0.05) return { stage, acceptThenReset: true };
+      if (r < 0.15) return { stage, reply: "451 4.3.0 Temporary server error, try again later" };
+      if (r < 0.2) return { stage, reset: true };
       return undefined;
     },
   });
@@ -78,7 +87,7 @@ beforeAll(async () => {
     SMTP_PORT: String(smtp.port),
     SMTP_AUTH: "basic",
     SMTP_PASSWORDS: JSON.stringify({ "*": password }),
-    // Pacing is not under test here; a killed host's reservations expire quickly.
+    // Pacing is not under test here; a killed host's claims and reservations expire quickly.
     MAILBOX_MESSAGES_PER_MINUTE: "6000",
     PACING_LEASE_SECONDS: "10",
   };
@@ -91,21 +100,23 @@ afterAll(async () => {
 });
 
 const subjectOf = (i: number) => `chaos ${seed} #${i}`;
+const isGraph = (i: number) => i % 2 === 0;
 
 describe("chaos", () => {
-  it("ends every accepted message in a final state, sends only what a peer accepted, and keeps duplicates in the window", {
-    timeout: deadlineMs + 120_000,
+  it("ends every accepted message final, never sends one twice through Graph, and counts what SMTP doubled", {
+    timeout: deadlineMs + 180_000,
   }, async () => {
     let host: HostProcess = await startHostProcess(env);
     const ids = new Map<string, number>();
+    const started = Date.now();
     try {
       // Submit everything while the host is up (the API is not what is being killed here).
       for (let start = 0; start < messageCount; start += 25) {
         await Promise.all(
           Array.from({ length: Math.min(25, messageCount - start) }, async (_, k) => {
             const i = start + k;
-            const { key } = i % 2 === 0 ? graphClient : smtpClient;
-            const domain = i % 2 === 0 ? "contoso.com" : "fabrikam.com";
+            const { key } = isGraph(i) ? graphClient : smtpClient;
+            const domain = isGraph(i) ? "contoso.com" : "fabrikam.com";
             const response = await fetch(`${host.url}/api/v1/messages`, {
               method: "POST",
               headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
@@ -133,7 +144,7 @@ describe("chaos", () => {
         { kind: "connectionString", connectionString: azurite.connectionString },
         defaultStorageNames,
       ).statuses;
-      const clientOf = (i: number) => (i % 2 === 0 ? graphClient : smtpClient).client.id;
+      const clientOf = (i: number) => (isGraph(i) ? graphClient : smtpClient).client.id;
       const deadline = Date.now() + deadlineMs;
       let records: StatusRecord[] = [];
       for (;;) {
@@ -144,6 +155,7 @@ describe("chaos", () => {
         if ((records.length === messageCount && open.length === 0) || Date.now() > deadline) break;
         await new Promise((resolve) => setTimeout(resolve, 2_000));
       }
+      const elapsedMs = Date.now() - started;
 
       // Nothing lost: every accepted message has a record, and every record is final.
       expect(records).toHaveLength(messageCount);
@@ -167,21 +179,56 @@ describe("chaos", () => {
       for (const record of records.filter((r) => r.status === "failed"))
         expect(record.reason ?? "").not.toBe("");
 
-      // A duplicate can only come from a send the provider accepted while its host died before recording
-      // it: the message's timeline then shows the send begun more than once.
-      let duplicates = 0;
-      for (const [id, i] of ids) {
-        const extra = (deliveries.get(subjectOf(i)) ?? 0) - 1;
-        if (extra <= 0) continue;
-        duplicates += extra;
-        const sendingEntries = byId.get(id)?.timeline.filter((t) => t.status === "sending").length ?? 0;
-        expect(sendingEntries, `duplicate of ${id} outside the crash window`).toBeGreaterThan(1);
-      }
-      const failed = records.length - sent.length;
-      process.stdout.write(
-        `chaos seed ${seed}: ${sent.length} sent, ${failed} failed, ${duplicates} duplicate deliveries, ` +
-          `${kills} kills, ${graph.accepted.length + smtp.received.length} peer acceptances\n`,
-      );
+      const tally = (graphSide: boolean) => {
+        const mine = [...ids].filter(([, i]) => isGraph(i) === graphSide);
+        let duplicates = 0;
+        let flagged = 0;
+        let unflagged = 0;
+        for (const [id, i] of mine) {
+          const extra = (deliveries.get(subjectOf(i)) ?? 0) - 1;
+          const record = byId.get(id);
+          if (record?.possibleDuplicate) flagged++;
+          if (extra <= 0) continue;
+          duplicates += extra;
+          if (!record?.possibleDuplicate) unflagged++;
+        }
+        const ofSide = records.filter((r) => isGraph(ids.get(r.id) ?? -1) === graphSide);
+        return {
+          messages: mine.length,
+          sent: ofSide.filter((r) => r.status === "sent").length,
+          failed: ofSide.filter((r) => r.status === "failed").length,
+          attempts: ofSide.reduce((sum, r) => sum + r.attempts, 0),
+          duplicates,
+          flagged,
+          unflagged,
+        };
+      };
+      const graphTally = tally(true);
+      const smtpTally = tally(false);
+      const lostAnswers = graph.requests.filter(
+        (r) => isGraphSend(r.method, r.path) && r.status === 0,
+      ).length;
+      const report = [
+        `chaos seed ${seed}: ${messageCount} messages, ${kills} kills, ${Math.round(elapsedMs / 1000)} s`,
+        "",
+        "| transport | messages | sent | failed | send attempts | duplicate deliveries | flagged possibleDuplicate | duplicates not flagged |",
+        "|---|---|---|---|---|---|---|---|",
+        ...[
+          ["graph", graphTally],
+          ["smtp", smtpTally],
+        ].map(
+          ([name, t]) =>
+            `| ${name} | ${(t as typeof graphTally).messages} | ${(t as typeof graphTally).sent} | ${(t as typeof graphTally).failed} | ${(t as typeof graphTally).attempts} | ${(t as typeof graphTally).duplicates} | ${(t as typeof graphTally).flagged} | ${(t as typeof graphTally).unflagged} |`,
+        ),
+        "",
+        `Graph sends whose answer never arrived (reset or kill): ${lostAnswers}; drafts left unsent: ${graph.openDrafts()}`,
+      ].join("\n");
+      process.stdout.write(`${report}\n`);
+      if (process.env.CHAOS_REPORT) await writeFile(process.env.CHAOS_REPORT, `${report}\n`);
+
+      // Through Graph, never twice; through SMTP, a duplicate only where the status says it may be one.
+      expect(graphTally.duplicates).toBe(0);
+      expect(smtpTally.unflagged).toBe(0);
       expect(sent.length).toBeGreaterThan(messageCount * 0.95);
     } finally {
       await host.stop();
