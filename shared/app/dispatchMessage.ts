@@ -18,7 +18,7 @@ import { markFailed } from "./failMessage.js";
 import { flushReport } from "./finalReport.js";
 import type { MailboxPacer } from "./mailboxPacer.js";
 import { recordOutcome } from "./recordOutcome.js";
-import { ClaimLostError, claimed, heldUntil, saveCheckpoint } from "./sendClaim.js";
+import { ClaimLostError, claimed, heldUntil, saveCheckpoint, takenOver } from "./sendClaim.js";
 import type { DispatchDeps } from "./services.js";
 
 const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -131,7 +131,7 @@ async function reserveSlot(
         await deps.statuses.update(envelope.clientId, envelope.id, (r) =>
           isFinal(r.status) || heldUntil(r, claim.owner, at.getTime(), claim.leaseMs) !== undefined
             ? undefined
-            : transition(r, "deferred", at, { nextAttemptAt, reason }),
+            : transition(r, "deferred", at, { nextAttemptAt, reason, ...takenOver(r) }),
         );
       }
       await requeue(envelope, deps, decision.until - at.getTime());

@@ -3,7 +3,7 @@ import { isFinal, type StatusRecord, transition } from "../domain/statusRecord.j
 import { abandonCheckpoint } from "./abandonCheckpoint.js";
 import { keepDeadLetter } from "./deadLetters.js";
 import { flushReport, owedReport } from "./finalReport.js";
-import { heldUntil } from "./sendClaim.js";
+import { heldUntil, takenOver } from "./sendClaim.js";
 import type { DispatchDeps } from "./services.js";
 
 type FailDeps = Pick<
@@ -14,7 +14,7 @@ type FailDeps = Pick<
 /** Why a message fails; undefined leaves it as it is (another dispatcher holds it). */
 type Failure = (
   current: StatusRecord,
-) => { reason: string; lastError?: { code?: string; text: string } } | undefined;
+) => { reason: string; lastError?: { code?: string; text: string }; possibleDuplicate?: true } | undefined;
 
 /**
  * A final failure. The message's content stays as a dead letter (its envelope plus any attachment blobs) so
@@ -46,6 +46,7 @@ export async function markFailed(
         ...(lastError ? { lastError: { ...lastError, at: now.toISOString() } } : {}),
         nextAttemptAt: undefined,
         hasBlobs: true,
+        ...(failed.possibleDuplicate ? { possibleDuplicate: true } : {}),
         ...owedReport(r, deps.reports),
       },
       lastError?.code ?? reason,
@@ -77,7 +78,11 @@ export async function failMessage(
     const leaseMs = deps.pacer.policy(envelope.mailbox, r.transport).leaseMs;
     if (heldUntil(r, "poison", nowMs, leaseMs) !== undefined) return undefined;
     const last = r.lastError ? `${r.lastError.code ?? ""} ${r.lastError.text}`.trim() : "no error recorded";
-    return { reason: `gave up after ${r.attempts} attempt${r.attempts === 1 ? "" : "s"}: ${last}` };
+    // A `sending` record here lost its dispatcher mid-send: that send may have happened.
+    return {
+      reason: `gave up after ${r.attempts} attempt${r.attempts === 1 ? "" : "s"}: ${last}`,
+      ...takenOver(r),
+    };
   });
   deps.log.warn("message moved to poison queue", {
     messageId: envelope.id,

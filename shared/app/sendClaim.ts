@@ -37,16 +37,22 @@ export function claimed(
 ): StatusRecord | undefined {
   if (isFinal(record.status) || heldUntil(record, owner, now.getTime(), leaseMs) !== undefined)
     return undefined;
-  // Taking over a send that may have happened (its dispatcher died, or could not record the outcome):
-  // without a checkpoint to ask the provider about, the recipients may get it twice.
-  const takeover = record.status === "sending" && record.checkpoint === undefined;
   return transition(record, "sending", now, {
     attempts: record.attempts + 1,
     nextAttemptAt: undefined,
     reason: undefined,
     claim: { owner, expiresAt: new Date(now.getTime() + leaseMs).toISOString() },
-    ...(takeover ? { possibleDuplicate: true } : {}),
+    ...takenOver(record),
   });
+}
+
+/**
+ * The change for moving a `sending` record whose claim another dispatcher held (and let expire) to any other
+ * state: that send may have happened (its dispatcher died, or could not record the outcome), and without a
+ * checkpoint to ask the provider about, the recipients may get the message twice.
+ */
+export function takenOver(record: StatusRecord): { possibleDuplicate?: true } {
+  return record.status === "sending" && record.checkpoint === undefined ? { possibleDuplicate: true } : {};
 }
 
 /** True while `owner` holds the claim of a `sending` record. */
