@@ -40,6 +40,8 @@ export interface ProblemExtensions {
   field?: string;
   /** The message an `Idempotency-Key` already belongs to. */
   messageId?: string;
+  /** The multipart part the problem is about, by its position in the body (1 is the first). */
+  part?: number;
 }
 
 export interface ProblemBody extends ProblemExtensions {

@@ -31,6 +31,7 @@ beforeAll(async () => {
         headers: native.headers,
         params: {},
         body: native.body as ReadableStream<Uint8Array> | null,
+        source: "127.0.0.1",
       },
       env.services,
       silentLogger,

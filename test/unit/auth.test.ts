@@ -51,7 +51,7 @@ describe("API keys", () => {
   it("names all three ways to send a key, and each of them works", () => {
     const detail = (() => {
       try {
-        registry.authenticate(new Headers());
+        registry.authenticate(new Headers(), "203.0.113.7");
       } catch (error) {
         return error instanceof ProblemError ? error.message : "";
       }
@@ -67,7 +67,8 @@ describe("API keys", () => {
       { "x-api-key": "key-two" },
       { authorization: basic },
     ];
-    for (const headers of ways) expect(registry.authenticate(new Headers(headers)).id).toBe("billing");
+    for (const headers of ways)
+      expect(registry.authenticate(new Headers(headers), "203.0.113.7").id).toBe("billing");
   });
 });
 

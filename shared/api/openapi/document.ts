@@ -36,6 +36,11 @@ export const problemSchema = z.looseObject({
   setting: z.string().optional().describe("The app setting that changes that limit, e.g. MAX_MESSAGE_BYTES."),
   field: z.string().optional().describe("The request field or header the problem is about."),
   messageId: z.string().optional().describe("The message an Idempotency-Key already belongs to (409)."),
+  part: z
+    .number()
+    .int()
+    .optional()
+    .describe("The multipart part the problem is about, by its position in the body (1 is the first) (400)."),
 });
 
 /** The API's version, as in its paths (`/api/v1/...`). */

@@ -3,8 +3,8 @@ import { routeNamed } from "../../api/routes.js";
 import { jsonLogger, type Logger } from "../../log.js";
 import { defaultStorageNames } from "../../storage/azure/account.js";
 import { functionNamed, queueFunctions, timerFunctions } from "../functions.js";
-import { answerHttp } from "./httpInvocation.js";
 import { clientAddress } from "./clientAddress.js";
+import { answerHttp } from "./httpInvocation.js";
 import { runtime } from "./runtime.js";
 
 // Stream request bodies: uploads go to Blob storage without being held in memory.
