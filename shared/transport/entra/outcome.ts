@@ -21,8 +21,8 @@ const credentialRules: { pattern: RegExp; fix: string }[] = [
   {
     pattern: /\bAADSTS700027\b/,
     fix:
-      "the certificate in ENTRA_CLIENT_CERTIFICATE_PATH is not (or no longer) registered on the app: upload the " +
-      "current certificate, or renew it",
+      "the certificate in ENTRA_CLIENT_CERTIFICATE (or ENTRA_CLIENT_CERTIFICATE_PATH) is not, or no longer, " +
+      "registered on the app: upload the current certificate, or renew it",
   },
   { pattern: /\bAADSTS700016\b/, fix: "ENTRA_CLIENT_ID names no app in the tenant ENTRA_TENANT_ID" },
   { pattern: /\bAADSTS90002\b/, fix: "ENTRA_TENANT_ID names no tenant" },
@@ -32,7 +32,7 @@ const credentialRules: { pattern: RegExp; fix: string }[] = [
   },
   {
     pattern: /\b(invalid_client|unauthorized_client|invalid_scope)\b/,
-    fix: "check ENTRA_CLIENT_ID, and ENTRA_CLIENT_SECRET or ENTRA_CLIENT_CERTIFICATE_PATH",
+    fix: "check ENTRA_CLIENT_ID, and ENTRA_CLIENT_SECRET or the certificate setting",
   },
 ];
 
