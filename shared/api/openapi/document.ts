@@ -204,6 +204,8 @@ function operation(doc: RouteDoc, requiresKey: boolean): JsonObject {
     ...(requiresKey ? ["unauthorized" as const] : []),
     ...(doc.problems ?? []),
     "internal",
+    // Every operation behind a key reads or writes storage: an outage is a 503 with Retry-After.
+    ...(requiresKey ? ["unavailable" as const] : []),
   ];
   for (const kind of kinds) {
     const { status, title } = problemTypes[kind];
