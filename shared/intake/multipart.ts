@@ -4,8 +4,8 @@ import { type StoredAttachment, sanitizeFileName } from "../domain/message.js";
 import { type FieldError, ProblemError } from "../domain/problem.js";
 import type { MessageStore } from "../storage/ports.js";
 import { type BodyLimits, ByteMeter, ClientAbortedError, limitedBody, messageTooLarge } from "./body.js";
-import { parseHeaderBlock, parseParameterized } from "./partHeaders.js";
 import { MultipartSplitter, MultipartSyntaxError, type RawPart } from "./multipartSplitter.js";
+import { parseHeaderBlock, parseParameterized } from "./partHeaders.js";
 import { TransferEncodingError, transferDecoder } from "./transferEncoding.js";
 
 export interface MultipartMessage {
