@@ -26,10 +26,13 @@ const mailboxList = z
   )
   .pipe(z.array(mailboxSchema));
 
+/** What an attachment's bytes fail with when they are not base64 (streamed JSON intake says the same). */
+export const notBase64 = "is not valid base64";
+
 const base64 = z
   .string()
   .transform((value) => value.replace(/\s+/g, ""))
-  .refine((value) => value.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(value), "is not valid base64");
+  .refine((value) => value.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(value), notBase64);
 
 const contentType = z
   .string()
@@ -125,9 +128,17 @@ const recipientRule = { message: "at least one recipient is required in to, cc o
 export const messageFieldsSchema = baseFields.refine(hasRecipient, recipientRule);
 export type MessageFields = z.infer<typeof messageFieldsSchema>;
 
+/** Attachments one message may carry (multipart file parts too). */
+export const maxAttachments = 100;
+
 /** The v1 JSON body of `POST /api/v1/messages`. */
 export const jsonMessageSchema = baseFields
-  .extend({ attachments: z.array(jsonAttachment).max(100, "may hold at most 100 attachments").default([]) })
+  .extend({
+    attachments: z
+      .array(jsonAttachment)
+      .max(maxAttachments, `may hold at most ${maxAttachments} attachments`)
+      .default([]),
+  })
   .refine(hasRecipient, recipientRule);
 
 export type JsonMessage = z.infer<typeof jsonMessageSchema>;

@@ -1,31 +1,29 @@
-import { createHash } from "node:crypto";
-import { buffer } from "node:stream/consumers";
 import type { ReadableStream } from "node:stream/web";
 import type { Config } from "../config.js";
 import type { Mailbox } from "../domain/address.js";
 import type { Client } from "../domain/client.js";
 import {
-  jsonMessageSchema,
   type MessageFields,
   messageFieldsSchema,
   type StoredAttachment,
   type StoredMessage,
   type StoredMimeMessage,
-  sanitizeFileName,
 } from "../domain/message.js";
 import { invalidField, ProblemError } from "../domain/problem.js";
 import { validate } from "../domain/validate.js";
 import type { MessageStore } from "../storage/ports.js";
-import { type BodyLimits, limitedBody } from "./body.js";
+import type { BodyLimits } from "./body.js";
 import { messageFieldsFromForm } from "./form.js";
+import { readJsonMessage } from "./jsonMessage.js";
 import { streamMime } from "./mime.js";
 import { type MimeHeaders, parseMimeHeaders } from "./mimeHeaders.js";
 import { readMultipart } from "./multipart.js";
 import { envelopeFromField, envelopeToField, type SmtpEnvelope } from "./smtpEnvelope.js";
 
 /**
- * A message as read from a request, before it is queued: composed (JSON, multipart; `inlineBytes` holds
- * JSON attachments' decoded bytes) or the sender's own MIME, already in Blob storage, with its parsed headers.
+ * A message as read from a request, before it is queued: composed (JSON, multipart; `inlineBytes` holds the
+ * decoded bytes of the JSON attachments that stayed in memory) or the sender's own MIME, already in Blob
+ * storage, with its parsed headers.
  */
 export type IncomingMessage =
   | { kind: "composed"; message: StoredMessage; inlineBytes: Map<number, Buffer> }
@@ -64,8 +62,8 @@ export function bodyLimitsFor(messageBytes: number): BodyLimits {
 
 /**
  * Reads and validates a `POST /api/v1/messages` body (JSON, multipart or MIME) into the normalized message.
- * Multipart file parts and MIME are already in Blob storage when this returns; on error the caller deletes
- * `{id}/`.
+ * Multipart file parts, MIME and large JSON attachments are already in Blob storage when this returns; on
+ * error the caller deletes `{id}/`.
  */
 export async function readMessage(request: IntakeRequest, context: IntakeContext): Promise<IncomingMessage> {
   const { body, contentType, envelope } = request;
@@ -80,21 +78,17 @@ export async function readMessage(request: IntakeRequest, context: IntakeContext
     );
   }
   if (mediaType === "application/json") {
-    const bytes = await buffer(limitedBody(body, bodyLimits(config)));
-    const json = validate(jsonMessageSchema, parseJson(bytes));
-    const inlineBytes = new Map<number, Buffer>();
-    const attachments = json.attachments.map((a, index): StoredAttachment => {
-      const content = Buffer.from(a.contentBase64, "base64");
-      inlineBytes.set(index, content);
-      return {
-        name: sanitizeFileName(a.name, `attachment-${index + 1}`),
-        contentType: a.contentType?.toLowerCase() ?? "application/octet-stream",
-        size: content.length,
-        sha256: createHash("sha256").update(content).digest("hex"),
-        contentBase64: a.contentBase64,
-      };
+    const json = await readJsonMessage(body, {
+      id,
+      store,
+      limits: bodyLimits(config),
+      recipientsPerMessage: config.limits.recipientsPerMessage,
     });
-    return { kind: "composed", message: normalize(id, client, json, attachments), inlineBytes };
+    return {
+      kind: "composed",
+      message: normalize(id, client, json.fields, json.attachments),
+      inlineBytes: json.inlineBytes,
+    };
   }
   if (mediaType === "multipart/form-data") {
     const form = await readMultipart(body, contentType, id, store, bodyLimits(config));
@@ -159,20 +153,6 @@ function distinct(mailboxes: Mailbox[]): Mailbox[] {
     seen.add(key);
     return [{ address: m.address }];
   });
-}
-
-function parseJson(bytes: Buffer): unknown {
-  let text: string;
-  try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-  } catch {
-    throw new ProblemError("badRequest", "The body is not valid UTF-8.");
-  }
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new ProblemError("badRequest", `The body is not valid JSON: ${(error as Error).message}`);
-  }
 }
 
 function normalize(
