@@ -205,6 +205,7 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
       create: async () => {},
       list: async () => ({ records: [] }),
       listStale: async () => [],
+      listWithContent: async function* () {},
       delete: async () => {},
       get: async (_clientId, messageId) => {
         count(id);
@@ -231,6 +232,7 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
       download: async () => Readable.from([]),
       deleteMessage: async () => {},
       list: async () => [],
+      listStale: async function* () {},
     };
     const transport: Transport = {
       name: transportName,

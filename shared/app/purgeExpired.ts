@@ -19,21 +19,30 @@ export interface PurgeReport {
   /** Status records deleted, with anything left of their message. */
   records: number;
   idempotencyKeys: number;
+  /** Messages whose blobs were left with nothing to send them (a crashed intake), deleted. */
+  leftovers: number;
 }
 
 const pageSize = 100;
 // One run does bounded work; what is left goes in the next run.
 const maxPagesPerKind = 50;
 const finalStatuses: MessageStatus[] = ["sent", "failed", "cancelled"];
+/**
+ * How old a leftover's newest blob must be before the sweep deletes it: far past the longest intake (an HTTP
+ * request to Azure Functions ends after 230 s, https://learn.microsoft.com/azure/azure-functions/functions-scale#timeout),
+ * so a message still being read is never taken for one.
+ */
+export const leftoverAgeMs = 24 * 3600 * 1000;
 
 /**
  * Deletes what is kept past its retention: the content of failed messages after
  * `FAILED_MESSAGE_RETENTION_DAYS`, final status records after `STATUS_RETENTION_DAYS`, and idempotency keys
- * after their 24 hours. Runs daily (functions/purgeExpired.ts, and hourly under the local host).
+ * after their 24 hours; and sweeps what a crash left (see `sweepLeftovers`). Runs daily
+ * (functions/purgeExpired.ts, and hourly under the local host).
  */
 export async function purgeExpired(deps: RetentionDeps): Promise<PurgeReport> {
   const now = deps.clock.now().getTime();
-  const report: PurgeReport = { failedContent: 0, records: 0, idempotencyKeys: 0 };
+  const report: PurgeReport = { failedContent: 0, records: 0, idempotencyKeys: 0, leftovers: 0 };
 
   const failedBefore = new Date(now - deps.config.retention.failedMessageMs);
   for (let page = 0; page < maxPagesPerKind; page++) {
@@ -64,6 +73,28 @@ export async function purgeExpired(deps: RetentionDeps): Promise<PurgeReport> {
     report.idempotencyKeys += purged;
     if (purged < pageSize) break;
   }
+
+  report.leftovers = await sweepLeftovers(deps, new Date(now - leftoverAgeMs));
   deps.log.info("retention purge finished", { ...report });
   return report;
+}
+
+/**
+ * Deletes the blobs of messages nothing will send: an intake that died mid-request (a crash, a restart, a
+ * scale-in) wrote attachments under `{id}/` but never its status record, and a refused request could not
+ * delete what it wrote when its process died with it. Every message that needs its blobs has a record that
+ * says so (`hasBlobs`), written seconds after them; so blobs all older than `before` whose id no such record
+ * names are leftovers. The ids holding content are read first: a record written after that has younger blobs.
+ */
+async function sweepLeftovers(deps: RetentionDeps, before: Date): Promise<number> {
+  const holding = new Set<string>();
+  for await (const id of deps.statuses.listWithContent()) holding.add(id);
+  let swept = 0;
+  for await (const id of deps.messages.listStale(before)) {
+    if (holding.has(id)) continue;
+    await deps.messages.deleteMessage(id);
+    deps.log.warn("leftover blobs deleted", { messageId: id });
+    if (++swept >= pageSize * maxPagesPerKind) break;
+  }
+  return swept;
 }

@@ -13,6 +13,11 @@ export interface MessageStore {
   deleteMessage(id: string): Promise<void>;
   /** Paths stored under `{id}/`, for checks that nothing is half-stored. */
   list(id: string): Promise<string[]>;
+  /**
+   * Ids of the messages whose every blob was last written before `before` (for the sweep of what a crashed
+   * intake left), read a page at a time as the caller goes on.
+   */
+  listStale(before: Date): AsyncIterable<string>;
 }
 
 export class StatusConflictError extends Error {
@@ -49,6 +54,11 @@ export interface StatusStore {
     options?: { withBlobs?: boolean },
   ): Promise<StatusRecord[]>;
   delete(clientId: string, id: string): Promise<void>;
+  /**
+   * Ids of every record, of any client, whose message still holds content in the MessageStore (`hasBlobs`):
+   * what the sweep of leftovers must keep. Read a page at a time as the caller goes on.
+   */
+  listWithContent(): AsyncIterable<string>;
 }
 
 export interface StatusQuery {

@@ -85,6 +85,26 @@ describe.each(suites)("storage contract: %s", (_name, make) => {
     await messages.deleteMessage("nothing-here");
   });
 
+  it("lists the messages whose every blob is older than a time, for the sweep of leftovers", async () => {
+    const { messages } = adapters;
+    const ids = async (before: Date) => {
+      const found: string[] = [];
+      for await (const id of messages.listStale(before)) found.push(id);
+      return found.filter((id) => id.startsWith("stale-")).sort();
+    };
+    await messages.upload("stale-old/attachments/0", Buffer.from("a"), "application/pdf");
+    await messages.upload("stale-mixed/attachments/0", Buffer.from("b"), "application/pdf");
+    // Blob storage keeps Last-Modified to the second: a cut between two whole seconds apart.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const cut = new Date();
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await messages.upload("stale-mixed/message.json", Buffer.from("{}"), "application/json");
+    await messages.upload("stale-young/attachments/0", Buffer.from("c"), "application/pdf");
+    expect(await ids(cut)).toEqual(["stale-old"]);
+    expect(await ids(new Date(Date.now() + 60_000))).toEqual(["stale-mixed", "stale-old", "stale-young"]);
+    expect(await ids(new Date(0))).toEqual([]);
+  });
+
   it("creates once, reads per client, and updates under concurrency without losing a change", async () => {
     const { statuses } = adapters;
     await statuses.create(record("r1"));
@@ -126,6 +146,16 @@ describe.each(suites)("storage contract: %s", (_name, make) => {
     expect(await statuses.listStale("failed", new Date(0), 10)).toEqual([]);
     await statuses.delete("c2", "f1");
     expect(await statuses.get("c2", "f1")).toBeUndefined();
+  });
+
+  it("lists the ids of every client's records that still hold content", async () => {
+    const { statuses } = adapters;
+    await statuses.create({ ...record("content-1", "c5"), hasBlobs: true });
+    await statuses.create({ ...record("content-2", "c6"), status: "failed", hasBlobs: true });
+    await statuses.create({ ...record("content-3", "c5"), hasBlobs: false });
+    const ids: string[] = [];
+    for await (const id of statuses.listWithContent()) ids.push(id);
+    expect(ids.filter((id) => id.startsWith("content-")).sort()).toEqual(["content-1", "content-2"]);
   });
 
   it("gives an idempotency key to one claim until it expires, releases only its own, and purges old ones", async () => {

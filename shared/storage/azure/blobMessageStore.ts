@@ -29,4 +29,20 @@ export class AzureBlobMessageStore implements MessageStore {
     for await (const blob of this.container.listBlobsFlat({ prefix: `${id}/` })) paths.push(blob.name);
     return paths;
   }
+
+  async *listStale(before: Date): AsyncIterable<string> {
+    // A flat listing comes in name order, so the blobs of one message (`{id}/...`) are next to each other.
+    let current: { id: string; stale: boolean } | undefined;
+    for await (const blob of this.container.listBlobsFlat()) {
+      const slash = blob.name.indexOf("/");
+      if (slash < 0) continue;
+      const id = blob.name.slice(0, slash);
+      if (current?.id !== id) {
+        if (current?.stale) yield current.id;
+        current = { id, stale: true };
+      }
+      if (blob.properties.lastModified >= before) current.stale = false;
+    }
+    if (current?.stale) yield current.id;
+  }
 }

@@ -70,6 +70,14 @@ export class AzureTableStatusStore implements StatusStore {
     await this.table.deleteEntity(clientId, id).catch(ignoreNotFound);
   }
 
+  async *listWithContent(): AsyncIterable<string> {
+    // A cross-partition scan of one column, like listStale's: the daily sweep's, not a request's.
+    const entities = this.table.listEntities<{ hasBlobs: boolean }>({
+      queryOptions: { filter: odata`hasBlobs eq true`, select: ["RowKey"] },
+    });
+    for await (const entity of entities) if (entity.rowKey) yield entity.rowKey;
+  }
+
   async list(clientId: string, query: StatusQuery): Promise<StatusPage> {
     const filter = query.status
       ? odata`PartitionKey eq ${clientId} and status eq ${query.status}`

@@ -48,6 +48,10 @@ export class MemoryStatusStore implements StatusStore {
     this.records.delete(`${clientId}/${id}`);
   }
 
+  async *listWithContent(): AsyncIterable<string> {
+    for (const record of [...this.records.values()]) if (record.hasBlobs) yield record.id;
+  }
+
   async list(clientId: string, query: StatusQuery): Promise<StatusPage> {
     const matching = [...this.records.values()]
       .filter((r) => r.clientId === clientId && (!query.status || r.status === query.status))
