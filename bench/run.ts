@@ -4,6 +4,7 @@
  */
 const benchmarks: Record<string, () => Promise<unknown>> = {
   upload: () => import("./upload.js").then((m) => m.run()),
+  json: () => import("./json.js").then((m) => m.run()),
   pacing: () => import("./pacing.js").then((m) => m.run()),
   transports: () => import("./transports.js").then((m) => m.run()),
   edge: () => import("./edge.js").then((m) => m.run()),

@@ -1,79 +1,16 @@
 import { randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { request } from "node:http";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Readable } from "node:stream";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { startAzurite } from "../dev/azurite.js";
 import { startLocalHost } from "../dev/localHostProcess.js";
+import { multipartScan, peakRssDuring, postBody, rssBytes } from "./memory.js";
 import { printTable } from "./table.js";
 
 const MiB = 1024 * 1024;
 const sizesMiB = [10, 50];
-
-/** Resident set size of a process in bytes, from /proc (Linux). */
-async function rssBytes(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, "utf8");
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
-}
-
-/** Samples a process's RSS every 10 ms while `work` runs; returns the peak. */
-async function peakRssDuring(pid: number, work: () => Promise<void>): Promise<number> {
-  let peak = await rssBytes(pid);
-  let running = true;
-  const sampler = (async () => {
-    while (running) {
-      peak = Math.max(peak, await rssBytes(pid).catch(() => 0));
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-  })();
-  try {
-    await work();
-  } finally {
-    running = false;
-    await sampler;
-  }
-  return peak;
-}
-
-/** Streams a multipart upload of `file` from disk, as a scanner would (Content-Length known up front). */
-function postMultipart(url: string, key: string, file: string, size: number): Promise<number> {
-  const boundary = `bench-${randomBytes(8).toString("hex")}`;
-  const head = Buffer.from(
-    `--${boundary}\r\nContent-Disposition: form-data; name="to"\r\n\r\nalice@contoso.com\r\n` +
-      `--${boundary}\r\nContent-Disposition: form-data; name="subject"\r\n\r\nBench scan\r\n` +
-      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="scan.pdf"\r\n` +
-      "Content-Type: application/pdf\r\n\r\n",
-  );
-  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      `${url}/api/v1/messages`,
-      {
-        method: "POST",
-        headers: {
-          authorization: `Bearer ${key}`,
-          "content-type": `multipart/form-data; boundary=${boundary}`,
-          "content-length": head.length + size + tail.length,
-        },
-      },
-      (res) => {
-        res.resume();
-        res.on("end", () => resolve(res.statusCode ?? 0));
-      },
-    );
-    req.on("error", reject);
-    Readable.from(
-      (async function* () {
-        yield head;
-        yield* createReadStream(file);
-        yield tail;
-      })(),
-    ).pipe(req);
-  });
-}
 
 /**
  * Memory and time of a multipart upload through the local host (the multipart splitter streaming into Blob), beside the same
@@ -115,7 +52,11 @@ export async function run(): Promise<void> {
       let hostMs = 0;
       const hostPeak = await peakRssDuring(hostPid, async () => {
         const started = performance.now();
-        status = await postMultipart(host.url, host.devKey, file, sizeMiB * MiB);
+        status = await postBody(
+          `${host.url}/api/v1/messages`,
+          { authorization: `Bearer ${host.devKey}` },
+          multipartScan(file, sizeMiB * MiB),
+        );
         hostMs = performance.now() - started;
       });
       rows.push({
