@@ -182,6 +182,7 @@ class AttachmentSink implements StringSink {
   private readonly spool: Spool;
   private upload: Promise<void> | undefined;
   private failure: Error | undefined;
+  private kept: Buffer | undefined;
 
   constructor(
     field: string,
@@ -215,11 +216,12 @@ class AttachmentSink implements StringSink {
     this.decoder.end();
     this.spool.end();
     await finished(this.spool);
+    this.kept = this.spool.inline();
   }
 
-  /** The decoded bytes when they stayed in memory; undefined when they went to Blob storage. */
+  /** The decoded bytes once the string ended, when they stayed in memory; else undefined (in Blob storage). */
   inline(): Buffer | undefined {
-    return this.spool.writableFinished ? this.spool.inline() : undefined;
+    return this.kept;
   }
 
   sha256(): string {

@@ -1,16 +1,21 @@
+import { createHash } from "node:crypto";
+import { ReadableStream } from "node:stream/web";
 import fc from "fast-check";
 import { getManyValues, type Many, none } from "stream-chain/core";
 import { jsonParser, type Token } from "stream-json/core/parser.js";
 import { describe, expect, it } from "vitest";
-import { jsonMessageSchema } from "../../shared/domain/message.js";
+import { type JsonMessage, jsonMessageSchema } from "../../shared/domain/message.js";
 import { ProblemError } from "../../shared/domain/problem.js";
+import { validate } from "../../shared/domain/validate.js";
 import { Base64Decoder } from "../../shared/intake/base64.js";
+import { readJsonMessage } from "../../shared/intake/jsonMessage.js";
 import {
   JsonAssembler,
   type JsonBounds,
   type JsonPath,
   type StringSink,
 } from "../../shared/intake/jsonTokens.js";
+import { MemoryMessageStore } from "../../shared/storage/memory/messageStore.js";
 
 /** Cuts `text` at the given fractions: how a body may arrive. */
 function split(text: string, cuts: number[]): string[] {
@@ -168,5 +173,110 @@ describe("JSON assembled from tokens", () => {
     expect(received.join("")).toBe(long);
     expect(received.length).toBeGreaterThan(1);
     expect(ended).toBe(true);
+  });
+});
+
+describe("streamed JSON intake beside the whole-body intake it replaced", () => {
+  const store = new MemoryMessageStore();
+  const limits = { bodyBytes: 10 * 1024 * 1024, messageBytes: 8 * 1024 * 1024 };
+  let n = 0;
+
+  /** What intake answered before streaming: JSON.parse, the schema, Buffer.from per attachment. */
+  function wholeBody(text: string) {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      return { status: 400, fields: [] as string[] };
+    }
+    let json: JsonMessage;
+    try {
+      json = validate(jsonMessageSchema, value);
+    } catch (error) {
+      return problemOf(error);
+    }
+    const attachments = json.attachments.map((a) => {
+      const bytes = Buffer.from(a.contentBase64, "base64");
+      return { size: bytes.length, sha256: createHash("sha256").update(bytes).digest("hex") };
+    });
+    const { attachments: _bytes, ...fields } = json;
+    return { status: 202, fields: [] as string[], message: { fields, attachments } };
+  }
+
+  async function streamed(text: string, cuts: number[]) {
+    const body = ReadableStream.from(split(text, cuts).map((piece) => Buffer.from(piece)));
+    try {
+      const read = await readJsonMessage(body, {
+        id: `parity-${n++}`,
+        store,
+        limits,
+        recipientsPerMessage: 500,
+      });
+      const { attachments: _placeholders, ...fields } = read.fields;
+      const attachments = read.attachments.map(({ size, sha256 }) => ({ size, sha256 }));
+      return { status: 202, fields: [] as string[], message: { fields, attachments } };
+    } catch (error) {
+      return problemOf(error);
+    }
+  }
+
+  const address = fc.oneof(
+    { arbitrary: fc.constantFrom("alice@contoso.com", "Bob <bob@contoso.com>"), weight: 4 },
+    fc.string(),
+  );
+  const contentBytes = fc.oneof(
+    fc.uint8Array({ maxLength: 3000 }).map((b) => Buffer.from(b).toString("base64")),
+    fc
+      .uint8Array({ maxLength: 300 })
+      .map((b) => ({ "$content-type": "application/pdf", $content: Buffer.from(b).toString("base64") })),
+    fc.constantFrom("not base64!", "QUJ", { $content: "QU=D" }, 7, null),
+  );
+  const entry = fc.oneof(
+    fc.tuple(fc.constant("to"), fc.oneof(fc.array(address, { maxLength: 3 }), address)),
+    fc.tuple(fc.constant("cc"), fc.array(address, { maxLength: 2 })),
+    fc.tuple(fc.constant("subject"), fc.oneof(fc.string(), fc.constant("Hi\r\nBcc: x@y.z"), fc.integer())),
+    fc.tuple(fc.constant("text"), fc.string()),
+    fc.tuple(
+      fc.constant("attachments"),
+      fc.array(fc.record({ name: fc.string(), contentBytes }, { requiredKeys: ["contentBytes"] }), {
+        maxLength: 3,
+      }),
+    ),
+    fc.tuple(
+      fc.constant("headers"),
+      fc.dictionary(fc.constantFrom("X-A", "X-B", "Subject"), fc.string(), { maxKeys: 2 }),
+    ),
+    fc.tuple(fc.constantFrom("priority", "metadata"), fc.jsonValue({ maxDepth: 2 })),
+  );
+
+  it("accepts the same messages with the same fields and attachment hashes, and refuses the rest the same way", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uniqueArray(entry, { selector: ([key]) => key, maxLength: 7 }),
+        fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 5 }),
+        fc.oneof({ arbitrary: fc.constant(undefined), weight: 4 }, fc.nat(100)),
+        fc.boolean(),
+        async (entries, cuts, truncateAt, complete) => {
+          const message: Record<string, unknown> = Object.fromEntries(entries);
+          // Most messages valid, with to and subject after whatever came (attachments first, often).
+          if (complete) message.to ??= "alice@contoso.com";
+          if (complete) message.subject ??= "Hi";
+          let text = JSON.stringify(message);
+          if (truncateAt !== undefined) text = text.slice(0, Math.floor((text.length * truncateAt) / 100));
+          const before = wholeBody(text);
+          const now = await streamed(text, cuts);
+          // Bad base64 is answered as soon as it arrives: a 422 even when the body turns out malformed later.
+          const earlyBase64 = now.status === 422 && now.fields.every((f) => f.includes("contentBytes"));
+          if (before.status === 400 && earlyBase64) return;
+          expect(now.status).toBe(before.status);
+          if (before.status === 202) expect(now).toStrictEqual(before);
+          // ... and then the fields after it are not looked at.
+          else for (const field of now.fields) expect(before.fields).toContain(field);
+          if (before.status === 422 && !before.fields.some((f) => /contentBytes/.test(f)))
+            expect(now.fields.sort()).toEqual(before.fields.sort());
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });
