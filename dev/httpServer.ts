@@ -9,7 +9,7 @@ import {
   problemResponse,
   type Route,
 } from "../shared/api/http.js";
-import { routeMatcher } from "../shared/api/routeTemplate.js";
+import { functionsHostOrder, routeMatcher } from "../shared/api/routeTemplate.js";
 import { ProblemError } from "../shared/domain/problem.js";
 import { type LingeringBody, lingerBound, lingeringBody } from "../shared/intake/lingeringBody.js";
 import type { Logger } from "../shared/log.js";
@@ -19,7 +19,10 @@ interface CompiledRoute {
   match(pathname: string): Record<string, string> | undefined;
 }
 
-/** Serves the shared route table over plain HTTP on 127.0.0.1, as the Functions host serves it in Azure. */
+/**
+ * Serves the shared route table over plain HTTP on 127.0.0.1, as the Functions host serves it in Azure: routes
+ * are tried in the host's order (by Function name) and the first whose path and method match answers.
+ */
 export async function serveRoutes(
   routes: readonly Route[],
   routePrefix: string,
@@ -27,7 +30,10 @@ export async function serveRoutes(
   log: Logger,
   port: number,
 ): Promise<{ server: Server; url: string }> {
-  const compiled = routes.map((route) => ({ route, match: routeMatcher(route.route, routePrefix) }));
+  const compiled = functionsHostOrder(routes).map((route) => ({
+    route,
+    match: routeMatcher(route.route, routePrefix),
+  }));
   const server = createServer((req, res) => {
     respond(req, res, compiled, services, log).catch((error) => {
       log.error("local host failed to answer", { error: String(error) });

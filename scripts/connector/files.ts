@@ -1,17 +1,13 @@
-import { join } from "node:path";
-import { readHostSettings } from "../../dev/hostSettings.js";
-import { projectRoot } from "../../dev/settings.js";
 import type { JsonObject } from "../../shared/api/openapi/document.js";
 import { buildOpenApiDocument } from "../../shared/api/openapi/document.js";
 import { routes } from "../../shared/api/routes.js";
+import { apiRoot } from "../../shared/api/routeTemplate.js";
 import { buildConnectorDefinition, buildConnectorProperties, placeholderHost } from "./swagger.js";
 
-/** The connector folder's files by name, generated from the route table and host.json's route prefix. */
+/** The connector folder's files by name, generated from the route table (every API path is under `/api`). */
 export function connectorFiles(host: string = placeholderHost): Record<string, JsonObject> {
-  const root = projectRoot();
-  const prefix = readHostSettings(join(root, "host.json")).http.routePrefix;
-  const basePath = prefix ? `/${prefix}` : "/";
-  const document = buildOpenApiDocument(routes, `https://${host}${prefix ? basePath : ""}`);
+  const basePath = `/${apiRoot}`;
+  const document = buildOpenApiDocument(routes, `https://${host}${basePath}`);
   return {
     "apiDefinition.swagger.json": buildConnectorDefinition(document, routes, { host, basePath }),
     "apiProperties.json": buildConnectorProperties(),

@@ -91,7 +91,10 @@ interface RouteBase {
   /** The Azure Function's name (`functions/<name>.ts` registers it). */
   name: string;
   methods: ("GET" | "POST" | "DELETE")[];
-  /** Route template in Functions syntax, under the host's route prefix. */
+  /**
+   * Route template in Functions syntax (host.json's route prefix is empty): API routes start with `api/`
+   * (`shared/api/routeTemplate.ts`); no two routes of the table may match the same request.
+   */
   route: string;
   doc: RouteDoc;
 }

@@ -31,7 +31,7 @@ export async function call(route: Route, composed: Pick<Composed, "services">, o
         );
   const request: ApiRequest = {
     method: options.method ?? route.methods[0] ?? "GET",
-    url: `http://127.0.0.1:7071${options.path ?? `/api/${route.route}`}`,
+    url: `http://127.0.0.1:7071${options.path ?? `/${route.route}`}`,
     headers: new Headers(options.headers),
     params: options.params ?? {},
     body,

@@ -17,9 +17,9 @@ const operations = Object.entries(definition.paths as Record<string, Record<stri
 
 // The actions the issue asks for, by route template (POST for the collection, GET for the others).
 const expectedActions: Record<string, string> = {
-  "v1/messages": "Send an email",
-  "v1/messages/{id}": "Get message status",
-  "v1/mailboxes/{address}/quota": "Get mailbox quota",
+  "api/v1/messages": "Send an email",
+  "api/v1/messages/{id}": "Get message status",
+  "api/v1/mailboxes/{address}/quota": "Get mailbox quota",
 };
 
 describe("the Power Automate connector", () => {
@@ -52,7 +52,7 @@ describe("the Power Automate connector", () => {
 
   it("names the actions as the issue asks", () => {
     for (const [template, action] of Object.entries(expectedActions)) {
-      const method = template === "v1/messages" ? "POST" : "GET";
+      const method = template === "api/v1/messages" ? "POST" : "GET";
       const route = routes.find((r) => r.route === template && r.methods.includes(method));
       expect(route?.doc?.summary, template).toBe(action);
       expect(

@@ -106,7 +106,8 @@ describe("the OpenAPI 3.1 document", () => {
   });
 
   it("turns Functions route templates into OpenAPI paths", () => {
-    expect(openApiPath("v1/messages/{id}")).toBe("/v1/messages/{id}");
-    expect(openApiPath("v1/items/{n:int}/{tail?}")).toBe("/v1/items/{n}/{tail}");
+    expect(openApiPath("api/v1/messages/{id}")).toBe("/v1/messages/{id}");
+    expect(openApiPath("api/v1/items/{n:int}/{tail?}")).toBe("/v1/items/{n}/{tail}");
+    expect(() => openApiPath("v1/messages")).toThrow(/not under api/);
   });
 });

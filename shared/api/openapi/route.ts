@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { jsonResponse, type Route } from "../http.js";
+import { apiRoot, openApiPath } from "../routeTemplate.js";
 import { buildOpenApiDocument, type OpenApiDocument } from "./document.js";
 
 /**
@@ -11,12 +12,13 @@ export function openApiRoute(table: () => readonly Route[]): Route {
   const route: Route = {
     name: "openapi",
     methods: ["GET"],
-    route: "v1/openapi.json",
+    route: "api/v1/openapi.json",
     access: "public",
     handler: async (request) => {
       const url = new URL(request.url);
-      const suffix = `/${route.route}`;
-      const base = url.pathname.endsWith(suffix) ? url.pathname.slice(0, -suffix.length) : "/api";
+      // The server URL is where the API's paths start: this path without the document's own OpenAPI path.
+      const suffix = openApiPath(route.route);
+      const base = url.pathname.endsWith(suffix) ? url.pathname.slice(0, -suffix.length) : `/${apiRoot}`;
       const serverUrl = `${url.origin}${base}`;
       if (cached?.serverUrl !== serverUrl)
         cached = { serverUrl, document: buildOpenApiDocument(table(), serverUrl) };

@@ -8,7 +8,7 @@ import { messageIdParam } from "../messageIds.js";
 export const cancelMessageRoute: Route = {
   name: "cancelMessage",
   methods: ["DELETE"],
-  route: "v1/messages/{id}",
+  route: "api/v1/messages/{id}",
   access: "key",
   handler: async (request, { services, log, client }) =>
     jsonResponse(200, publicView(await cancelMessage(client, messageIdParam(request.params), services, log))),

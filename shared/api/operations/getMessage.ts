@@ -8,7 +8,7 @@ import { messageIdParam } from "../messageIds.js";
 export const getMessageRoute: Route = {
   name: "getMessage",
   methods: ["GET"],
-  route: "v1/messages/{id}",
+  route: "api/v1/messages/{id}",
   access: "key",
   handler: async (request, { services, client }) => {
     const id = messageIdParam(request.params);

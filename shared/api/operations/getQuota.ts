@@ -50,7 +50,7 @@ const getQuota: Handler = async (request, { services, client }) => {
 export const getQuotaRoute: Route = {
   name: "getQuota",
   methods: ["GET"],
-  route: "v1/mailboxes/{address}/quota",
+  route: "api/v1/mailboxes/{address}/quota",
   access: "key",
   handler: getQuota,
   doc: {

@@ -8,7 +8,7 @@ const health: Handler<undefined> = async (_request, { services }) =>
 export const healthRoute: Route = {
   name: "health",
   methods: ["GET"],
-  route: "health",
+  route: "api/health",
   access: "public",
   handler: health,
   doc: {

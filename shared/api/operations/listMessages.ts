@@ -30,7 +30,7 @@ const listMessages: Handler = async (request, { services, client }) => {
 export const listMessagesRoute: Route = {
   name: "listMessages",
   methods: ["GET"],
-  route: "v1/messages",
+  route: "api/v1/messages",
   access: "key",
   handler: listMessages,
   doc: {

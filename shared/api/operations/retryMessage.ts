@@ -8,7 +8,7 @@ import { messageIdParam } from "../messageIds.js";
 export const retryMessageRoute: Route = {
   name: "retryMessage",
   methods: ["POST"],
-  route: "v1/messages/{id}/retry",
+  route: "api/v1/messages/{id}/retry",
   access: "key",
   handler: async (request, { services, log, client }) =>
     jsonResponse(202, publicView(await retryMessage(client, messageIdParam(request.params), services, log))),

@@ -68,7 +68,7 @@ const acceptedSchema = z.object({
 export const submitMessageRoute: Route = {
   name: "submitMessage",
   methods: ["POST"],
-  route: "v1/messages",
+  route: "api/v1/messages",
   access: "key",
   handler,
   doc: {
