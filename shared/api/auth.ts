@@ -26,6 +26,19 @@ export const unauthorizedDetail =
   "A valid API key is needed. Send it in one of three ways: 'Authorization: Bearer <key>', " +
   "'x-api-key: <key>', or HTTP Basic with any user name and the key as the password.";
 
+/**
+ * The `WWW-Authenticate` challenge of a 401. A request that came with a key in `Authorization: Bearer` or
+ * `x-api-key` is answered in the scheme it used (RFC 6750, section 3: `error="invalid_token"`) and gets no
+ * `Basic` challenge, so a browser (the console) never opens its login dialog over a wrong key; a request with
+ * no key or with Basic gets both, since devices with only user/password fields need `Basic` to log in at all.
+ */
+export function challengeFor(headers: Headers): string {
+  const scheme = headers.get("authorization")?.trim().split(/\s+/, 1)[0]?.toLowerCase();
+  if (headers.get("x-api-key")?.trim() || scheme === "bearer")
+    return 'Bearer realm="mailhook", error="invalid_token"';
+  return 'Bearer realm="mailhook", Basic realm="mailhook"';
+}
+
 /** The configured callers, looked up by the SHA-256 of their key. */
 export class ClientRegistry {
   private readonly hashes: { client: Client; hash: Buffer }[];
@@ -65,7 +78,7 @@ export class ClientRegistry {
         });
       }
       throw new ProblemError("unauthorized", unauthorizedDetail, {
-        headers: { "WWW-Authenticate": 'Bearer realm="mailhook", Basic realm="mailhook"' },
+        headers: { "WWW-Authenticate": challengeFor(headers) },
       });
     }
     return client;

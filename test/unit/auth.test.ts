@@ -70,6 +70,20 @@ describe("API keys", () => {
     for (const headers of ways)
       expect(registry.authenticate(new Headers(headers), "203.0.113.7").id).toBe("billing");
   });
+
+  it.each([
+    [{ authorization: "Bearer nope" }, 'Bearer realm="mailhook", error="invalid_token"'],
+    [{ "x-api-key": "nope" }, 'Bearer realm="mailhook", error="invalid_token"'],
+    [{ authorization: basic("scanner", "nope") }, 'Bearer realm="mailhook", Basic realm="mailhook"'],
+    [{}, 'Bearer realm="mailhook", Basic realm="mailhook"'],
+  ])("challenges %j with Basic only when the caller did not use a key header", (headers, challenge) => {
+    try {
+      registry.authenticate(new Headers(headers));
+      expect.unreachable("authenticated with a wrong key");
+    } catch (error) {
+      expect(error instanceof ProblemError && error.headers["WWW-Authenticate"]).toBe(challenge);
+    }
+  });
 });
 
 describe("failed authentication", () => {
