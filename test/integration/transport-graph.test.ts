@@ -262,6 +262,33 @@ describe("graph transport against a loopback Graph and Entra ID", () => {
     expect(fake.tokenRequests).toHaveLength(2);
   });
 
+  it("asks for a new token after ErrorAccessDenied, so a permission granted since works on the next try", async () => {
+    const fake = await fakeGraph({ roles: ["Mail.ReadWrite"] });
+    const transport = transportFor(fake);
+    const refused = await transport.send(message());
+    expect(refused).toMatchObject({ kind: "permanent", code: "403 ErrorAccessDenied" });
+    expect(refused.kind === "permanent" && refused.text).toMatch(/^Mail\.Send permission is missing/);
+    // The admin grants Mail.Send: only a token issued from now on carries the role.
+    fake.grant(["Mail.Send", "Mail.ReadWrite"]);
+    expect(await transport.send(message())).toEqual({ kind: "sent" });
+    expect(fake.tokenRequests).toHaveLength(2);
+    // The new token is cached again: no third request.
+    expect(await transport.send(message())).toEqual({ kind: "sent" });
+    expect(fake.tokenRequests).toHaveLength(2);
+  });
+
+  it("keeps its token after ErrorSendAsDenied, a mailbox right that no new token changes", async () => {
+    const fake = await fakeGraph();
+    const transport = transportFor(fake);
+    fake.inject({ path: /sendMail$/, status: 403, code: "ErrorSendAsDenied", message: "no send-as right" });
+    expect(await transport.send(message())).toMatchObject({
+      kind: "permanent",
+      code: "403 ErrorSendAsDenied",
+    });
+    expect(await transport.send(message())).toEqual({ kind: "sent" });
+    expect(fake.tokenRequests).toHaveLength(1);
+  });
+
   it("renews a token that expires within msal's 5-minute margin", async () => {
     const fake = await fakeGraph({ tokenLifetimeSeconds: 299 });
     const transport = transportFor(fake);

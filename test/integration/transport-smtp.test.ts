@@ -200,6 +200,40 @@ describe("smtp transport (SMTP AUTH client submission)", () => {
     expect(graph.tokenRequests).toEqual([{ resource: outlookResource, credential: "secret" }]);
   });
 
+  it("logs in with a new token after 535, so SMTP.SendAsApp granted since works on the next try", async () => {
+    const graph = await startFakeGraph({
+      tls: tls(),
+      tenantId: "t1",
+      clientId: "app-1",
+      clientSecret: "s3cret",
+      roles: [],
+    });
+    started.push(graph);
+    // Exchange checks the token's roles: without SMTP.SendAsApp the login is refused with 535 5.7.3.
+    const server = await peer({
+      auth: { tokenValid: (_user, token) => graph.tokenValid(token, outlookResource, "SMTP.SendAsApp") },
+    });
+    const smtp = transports(
+      {
+        SMTP_HOST: "localhost",
+        SMTP_PORT: String(server.port),
+        SMTP_AUTH: "oauth2",
+        ENTRA_TENANT_ID: "t1",
+        ENTRA_CLIENT_ID: "app-1",
+        ENTRA_CLIENT_SECRET: "s3cret",
+        ENTRA_AUTHORITY_HOST: graph.url,
+      },
+      "smtp",
+    );
+    expect(await smtp.send(message())).toMatchObject({ kind: "permanent", code: "535 5.7.3" });
+    graph.grant(["SMTP.SendAsApp"]);
+    expect(await smtp.send(message({ subject: "after the grant" }))).toMatchObject({ kind: "sent" });
+    expect(server.received.map((r) => r.raw.toString("utf8").match(/^Subject: (.*)$/m)?.[1])).toEqual([
+      "after the grant",
+    ]);
+    expect(graph.tokenRequests).toHaveLength(2);
+  });
+
   it("keeps at most 3 connections per mailbox, so Exchange never answers 432 4.3.2", async () => {
     const server = await peer({ auth: { passwords: { [mailbox]: password } }, connectionsPerUser: 3 });
     const smtp = transports(

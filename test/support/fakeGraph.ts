@@ -195,7 +195,8 @@ export async function startFakeGraph(options: FakeGraphOptions) {
   const deletedDrafts: string[] = [];
   /** Requests about message items that came without `Prefer: IdType="ImmutableId"`. */
   const mutableIdRequests: string[] = [];
-  const roles = options.roles ?? ["Mail.Send", "Mail.ReadWrite"];
+  // What an admin has granted now; a token keeps the roles of the moment it was issued, as Entra's do.
+  let roles = [...(options.roles ?? ["Mail.Send", "Mail.ReadWrite"])];
   const record = options.record ?? true;
   /** Messages accepted for sending, counted even when not recorded (benchmarks). */
   let sends = 0;
@@ -310,10 +311,15 @@ export async function startFakeGraph(options: FakeGraphOptions) {
     const part = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url");
     const token = [
       part({ typ: "JWT", alg: "RS256" }),
-      part({ aud: resource, tid: options.tenantId, roles, exp: Math.floor(Date.now() / 1000) + lifetime }),
+      part({
+        aud: resource,
+        tid: options.tenantId,
+        roles,
+        exp: Math.floor(Date.now() / 1000) + lifetime,
+      }),
       randomBytes(24).toString("base64url"),
     ].join(".");
-    tokens.set(token, { resource, roles, expiresAtMs: Date.now() + lifetime * 1000 });
+    tokens.set(token, { resource, roles: [...roles], expiresAtMs: Date.now() + lifetime * 1000 });
     json(res, 200, {
       token_type: "Bearer",
       expires_in: lifetime,
@@ -726,10 +732,22 @@ export async function startFakeGraph(options: FakeGraphOptions) {
       const found = drafts.get(id);
       return found && { isDraft: found.isDraft, subject: found.message.subject };
     },
-    /** Bearer tokens issued for `resource` (the SMTP peer checks XOAUTH2 tokens with it). */
-    tokenValid(token: string, resource: string): boolean {
+    /**
+     * Bearer tokens issued for `resource`, holding `role` when one is named (the SMTP peer checks XOAUTH2
+     * tokens with it).
+     */
+    tokenValid(token: string, resource: string, role?: string): boolean {
       const issued = tokens.get(token);
-      return !!issued && issued.resource === resource && issued.expiresAtMs > Date.now();
+      return (
+        !!issued &&
+        issued.resource === resource &&
+        issued.expiresAtMs > Date.now() &&
+        (role === undefined || issued.roles.includes(role))
+      );
+    },
+    /** Grants the app these application permissions from now on: tokens issued before keep their roles. */
+    grant(granted: string[]): void {
+      roles = [...granted];
     },
     inject(fault: Fault): void {
       faults.push({ ...fault });

@@ -78,7 +78,7 @@ describe("API keys", () => {
     [{}, 'Bearer realm="mailhook", Basic realm="mailhook"'],
   ])("challenges %j with Basic only when the caller did not use a key header", (headers, challenge) => {
     try {
-      registry.authenticate(new Headers(headers));
+      registry.authenticate(new Headers(headers), "203.0.113.7");
       expect.unreachable("authenticated with a wrong key");
     } catch (error) {
       expect(error instanceof ProblemError && error.headers["WWW-Authenticate"]).toBe(challenge);

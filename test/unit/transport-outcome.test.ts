@@ -87,7 +87,21 @@ describe("Graph answers", () => {
         code: "ErrorAccessDenied",
         message: "Access is denied. Check credentials and try again.",
       },
-      { kind: "permanent", code: "403 ErrorAccessDenied" },
+      {
+        kind: "permanent",
+        code: "403 ErrorAccessDenied",
+        text: /^Mail\.Send permission is missing for this mailbox.*Graph said: Access is denied/,
+      },
+    ],
+    [
+      "403 ErrorAccessDenied on an upload session: Mail.ReadWrite missing",
+      {
+        step: "uploadSession",
+        status: 403,
+        code: "ErrorAccessDenied",
+        message: "Access is denied. Check credentials and try again.",
+      },
+      { kind: "permanent", code: "403 ErrorAccessDenied", text: /^Mail\.ReadWrite permission is missing/ },
     ],
     [
       "403 ErrorAccessDenied on the draft: Mail.ReadWrite missing",

@@ -15,6 +15,13 @@ export interface TokenProvider {
    * msal's renewal margin (5 minutes) left; `forceRefresh` skips the cache (after a 401, say).
    */
   getToken(scope: string, options?: { forceRefresh?: boolean }): Promise<AccessToken>;
+  /**
+   * Forgets the cached token for `scope`: the next `getToken` asks Entra again. Roles (application
+   * permissions) are claims inside the token, fixed when it was issued, so a permission granted after a
+   * refusal (Graph `ErrorAccessDenied`, SMTP `535`) reaches mailhook only through a new token.
+   * https://learn.microsoft.com/entra/identity-platform/access-token-claims-reference#payload-claims
+   */
+  invalidate(scope: string): void;
 }
 
 /** Exchange Online's resource for SMTP AUTH with XOAUTH2 (SMTP.SendAsApp). */
@@ -67,17 +74,27 @@ export function createTokenProvider(
   };
   const app = new ConfidentialClientApplication(configuration);
   const inFlight = new Map<string, Promise<AccessToken>>();
+  const stale = new Set<string>();
 
   return {
     getToken(scope, request = {}) {
-      const key = `${request.forceRefresh ? "fresh" : "cached"} ${scope}`;
+      const fresh = request.forceRefresh === true || stale.has(scope);
+      const key = `${fresh ? "fresh" : "cached"} ${scope}`;
       const pending = inFlight.get(key);
       if (pending) return pending;
-      const fetched = withDeadline(acquire(app, scope, request.forceRefresh ?? false), timeoutMs).finally(
-        () => inFlight.delete(key),
-      );
+      const fetched = withDeadline(
+        acquire(app, scope, fresh).then((token) => {
+          // skipCache also stores the new token in msal's cache: later calls get it from there.
+          if (fresh) stale.delete(scope);
+          return token;
+        }),
+        timeoutMs,
+      ).finally(() => inFlight.delete(key));
       inFlight.set(key, fetched);
       return fetched;
+    },
+    invalidate(scope) {
+      stale.add(scope);
     },
   };
 }

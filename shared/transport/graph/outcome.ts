@@ -90,8 +90,10 @@ const status =
 // https://learn.microsoft.com/graph/api/user-sendmail, https://learn.microsoft.com/graph/outlook-large-attachments
 const rules: GraphRule[] = [
   {
-    // Creating the draft needs Mail.ReadWrite; an app with Mail.Send alone gets 403 here and nowhere else.
-    when: (f) => f.step === "draft" && f.status === 403,
+    // The draft, its attachments and upload sessions need Mail.ReadWrite; an app with Mail.Send alone gets
+    // 403 ErrorAccessDenied on these steps and nowhere else.
+    when: (f) =>
+      (f.step === "draft" || f.step === "attachment" || f.step === "uploadSession") && f.status === 403,
     outcome: (f, code) => ({
       kind: "permanent",
       code,
@@ -99,6 +101,19 @@ const rules: GraphRule[] = [
         "Mail.ReadWrite permission is missing: a message over Graph's 4 MB request limit is sent through a " +
         "draft and attachment upload sessions, which need the Mail.ReadWrite application permission besides " +
         `Mail.Send (for this mailbox). Graph said: ${f.message}`,
+    }),
+  },
+  {
+    // sendMail and send need the Mail.Send application permission (user-sendmail, "Permissions"), granted
+    // tenant-wide or for this mailbox through RBAC for Applications.
+    when: (f) =>
+      (f.step === "sendMail" || f.step === "send") && f.status === 403 && f.code === "ErrorAccessDenied",
+    outcome: (f, code) => ({
+      kind: "permanent",
+      code,
+      text:
+        "Mail.Send permission is missing for this mailbox: grant the app the Mail.Send application permission " +
+        `(or add the mailbox to its RBAC for Applications scope), then retry. Graph said: ${f.message}`,
     }),
   },
   // 429: per-app/per-mailbox limits (10,000 requests per 10 min, 4 concurrent, 150 MB upload per 5 min).

@@ -85,7 +85,6 @@ export class GraphTransport implements Transport {
   private readonly throttles = new Map<string, number>();
   /** Mailboxes whose drafts Graph refused (403: no Mail.ReadWrite), until when to use sendMail instead. */
   private readonly noDraftsUntil = new Map<string, number>();
-  private refreshToken = false;
   /** The token fetched at the start of the latest send; Graph calls use it while it has a minute left. */
   private token?: AccessToken;
   private readonly nowMs: () => number;
@@ -141,9 +140,7 @@ export class GraphTransport implements Transport {
   /** Fetches (or renews) the token first: a credential problem is then classified as one, not as a network error. */
   private async fetchToken(): Promise<Exclude<SendOutcome, { kind: "sent" }> | undefined> {
     try {
-      const forceRefresh = this.refreshToken;
-      this.refreshToken = false;
-      this.token = await this.settings.tokens.getToken(this.scope, { forceRefresh });
+      this.token = await this.settings.tokens.getToken(this.scope);
       return undefined;
     } catch (error) {
       if (error instanceof TokenError) return classifyTokenFailure(error.errorCode, error.message);
@@ -180,6 +177,8 @@ export class GraphTransport implements Transport {
         error instanceof GraphStepError && error.failure.step === "draft" && error.failure.status === 403;
       if (!refused || plan.kind !== "sendMail") throw error;
       this.noDraftsUntil.set(mailbox, this.nowMs() + noDraftsRecheckMs);
+      // The role may be granted meanwhile: the recheck asks with a new token.
+      this.forgetToken();
       await this.sendMail(message);
       return { kind: "sent" };
     }
@@ -318,7 +317,7 @@ export class GraphTransport implements Transport {
   private classify(error: unknown, mailbox: string): SendOutcome {
     if (!(error instanceof GraphStepError))
       return { kind: "transient", code: "unexpected", text: errorText(error) };
-    if (error.failure.status === 401) this.refreshToken = true;
+    if (tokenRefused(error.failure)) this.forgetToken();
     const outcome = classifyGraphFailure(error.failure, {
       consecutiveThrottles: this.throttles.get(mailbox) ?? 0,
       nowMs: Date.now(),
@@ -331,6 +330,12 @@ export class GraphTransport implements Transport {
       return { ...outcome, ambiguous: true };
     }
     return outcome;
+  }
+
+  /** The next send asks Entra for a new token (and Graph calls stop using the one held here). */
+  private forgetToken(): void {
+    this.token = undefined;
+    this.settings.tokens.invalidate(this.scope);
   }
 
   private readonly call: GraphCall = async (step, request) => {
@@ -364,3 +369,12 @@ function fromGraphError(step: GraphStep, error: unknown): GraphFailure {
 }
 
 const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+/**
+ * A refusal a new token can cure: 401 (expired, wrong audience), or 403 `ErrorAccessDenied` (the token's roles
+ * lack the permission; granted since, it is in the next token). `ErrorSendAsDenied` is a mailbox right that
+ * Exchange checks apart from the token, so it does not count.
+ */
+function tokenRefused(failure: GraphFailure): boolean {
+  return failure.status === 401 || (failure.status === 403 && failure.code === "ErrorAccessDenied");
+}

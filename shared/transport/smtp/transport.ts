@@ -79,7 +79,9 @@ export class SmtpTransport implements Transport {
       const info = await pool.sendMail(await mailOptions(message));
       return { kind: "sent", providerMessageId: info.messageId, response: info.response };
     } catch (error) {
-      const outcome = classifySmtpFailure(asSmtpFailure(error));
+      const failure = asSmtpFailure(error);
+      if (failure.responseCode === 535) this.forgetLogin(message.from.address);
+      const outcome = classifySmtpFailure(failure);
       // Our own stable Message-ID, refused as a duplicate after an attempt that got no answer: that one arrived.
       // (Raw MIME carries the sender's Message-ID, which a device may reuse for different messages.)
       const delivered =
@@ -89,6 +91,18 @@ export class SmtpTransport implements Transport {
         isDuplicateDelivery(outcome.text);
       return delivered ? { kind: "sent", providerMessageId: message.messageId, reconciled: true } : outcome;
     }
+  }
+
+  /**
+   * After `535 5.7.3 Authentication unsuccessful` the mailbox's pool goes (nodemailer keeps the XOAUTH2 token
+   * it was given until its expiry) and msal's token is dropped: a retry after the admin granted
+   * SMTP.SendAsApp logs in with a new token, whose roles hold the grant, instead of the refused one.
+   */
+  private forgetLogin(mailbox: string): void {
+    const key = mailbox.toLowerCase();
+    this.pools.get(key)?.close();
+    this.pools.delete(key);
+    if (this.settings.auth.kind === "oauth2") this.settings.auth.tokens.invalidate(this.settings.auth.scope);
   }
 
   async close(): Promise<void> {
