@@ -200,10 +200,12 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
           count(id, pacingStore.counters.reads + pacingStore.counters.writes - before);
         });
       },
+      list: (limit) => pacingStore.list(limit),
     };
     const statusStore: StatusStore = {
       create: async () => {},
-      list: async () => ({ records: [] }),
+      scanByTime: async () => ({ entries: [] }),
+      reindex: async () => ({ checked: 0, repaired: 0, done: true }),
       listStale: async () => [],
       listWithContent: async function* () {},
       delete: async () => {},
@@ -226,6 +228,7 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
         count(id);
         enqueue(text, sendOptions?.delayMs ?? 0);
       },
+      approximateCount: async () => 0,
     };
     const messages: MessageStore = {
       upload: async () => {},

@@ -30,6 +30,7 @@ const storage = azureStorage(
     table: `benchwholejson${run}`,
     pacing: `benchwholejsonpacing${run}`,
     idempotency: `benchwholejsonkeys${run}`,
+    activity: `benchwholejsonactivity${run}`,
   },
 );
 await storage.ensure();

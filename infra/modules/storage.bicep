@@ -1,6 +1,6 @@
 // The storage account: the Functions host's own storage, the deployment package, and mailhook's data
 // (shared/storage/azure/account.ts names: queue mailhook-outbound and its poison queue, container mailhook-messages,
-// tables messages, pacing and idempotency). Shared keys are off: everything signs in with Entra ID.
+// tables messages, pacing, idempotency and activity). Shared keys are off: everything signs in with Entra ID.
 
 @description('Name of the storage account (3-24 lowercase letters and digits).')
 param name string
@@ -93,6 +93,12 @@ resource pacingTable 'Microsoft.Storage/storageAccounts/tableServices/tables@202
 resource idempotencyTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = {
   parent: tables
   name: 'idempotency'
+}
+
+// Hourly counts of sent, failed and deferred messages for the console's overview.
+resource activityTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = {
+  parent: tables
+  name: 'activity'
 }
 
 // Message bytes are deleted after sending; this sweeps what a crash may leave behind.

@@ -73,12 +73,17 @@ export interface RouteDoc {
    * Power Automate connector (headers for other callers, such as the SMTP edge's).
    */
   requestHeaders?: Record<string, { description: string; schema: z.ZodType; connector?: false }>;
-  /** The request body schema (input side) by media type; a raw body (MIME) is described in words. */
+  /**
+   * A message body (input side) by media type, documented with the message's field descriptions; a raw body
+   * (MIME) is described in words.
+   */
   requestBody?: {
     "application/json"?: z.ZodType;
     "multipart/form-data"?: z.ZodType;
     "message/rfc822"?: { description: string };
   };
+  /** Any other JSON body (input side). */
+  jsonBody?: z.ZodType;
   /** Successful responses by status code. */
   responses: Record<number, ResponseDoc>;
   /** Problem kinds (RFC 9457 answers) the operation can give besides 401 and 500. */

@@ -1,12 +1,16 @@
 import type { Route } from "./http.js";
 import { openApiRoute } from "./openapi/route.js";
 import { cancelMessageRoute } from "./operations/cancelMessage.js";
+import { getCallerRoute } from "./operations/getCaller.js";
 import { getIdentityRoute } from "./operations/getIdentity.js";
 import { getMessageRoute } from "./operations/getMessage.js";
+import { getOverviewRoute } from "./operations/getOverview.js";
 import { getQuotaRoute } from "./operations/getQuota.js";
 import { healthRoute } from "./operations/health.js";
+import { listMailboxesRoute } from "./operations/listMailboxes.js";
 import { listMessagesRoute } from "./operations/listMessages.js";
 import { retryMessageRoute } from "./operations/retryMessage.js";
+import { retryMessagesRoute } from "./operations/retryMessages.js";
 import { submitMessageRoute } from "./operations/submitMessage.js";
 
 /**
@@ -19,10 +23,14 @@ export const routes: readonly Route[] = [
   cancelMessageRoute,
   listMessagesRoute,
   retryMessageRoute,
+  retryMessagesRoute,
   healthRoute,
   openApiRoute(() => routes),
   getQuotaRoute,
   getIdentityRoute,
+  listMailboxesRoute,
+  getOverviewRoute,
+  getCallerRoute,
 ];
 
 /** The route a Function is registered for; throws when the table has no such name. */

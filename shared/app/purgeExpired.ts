@@ -9,7 +9,7 @@ export interface RetentionDeps {
   messages: MessageStore;
   idempotency: IdempotencyStore;
   clock: Clock;
-  config: Pick<Config, "retention">;
+  config: Pick<Config, "retention" | "clients">;
   log: Logger;
 }
 
@@ -21,6 +21,8 @@ export interface PurgeReport {
   idempotencyKeys: number;
   /** Messages whose blobs were left with nothing to send them (a crashed intake), deleted. */
   leftovers: number;
+  /** Records given their (missing or outdated) time-index entry: written by an older release. */
+  reindexed: number;
 }
 
 const pageSize = 100;
@@ -37,12 +39,19 @@ export const leftoverAgeMs = 24 * 3600 * 1000;
 /**
  * Deletes what is kept past its retention: the content of failed messages after
  * `FAILED_MESSAGE_RETENTION_DAYS`, final status records after `STATUS_RETENTION_DAYS`, and idempotency keys
- * after their 24 hours; and sweeps what a crash left (see `sweepLeftovers`). Runs daily
+ * after their 24 hours; and sweeps what a crash left (see `sweepLeftovers`). Before that, it indexes
+ * records an older release wrote. Runs daily
  * (functions/purgeExpired.ts, and hourly under the local host).
  */
 export async function purgeExpired(deps: RetentionDeps): Promise<PurgeReport> {
   const now = deps.clock.now().getTime();
-  const report: PurgeReport = { failedContent: 0, records: 0, idempotencyKeys: 0, leftovers: 0 };
+  const report: PurgeReport = { failedContent: 0, records: 0, idempotencyKeys: 0, leftovers: 0, reindexed: 0 };
+
+  // First, so that what an older release wrote is listed (and found by the retention below) like the rest.
+  for (const client of deps.config.clients) {
+    const { repaired } = await deps.statuses.reindex(client.id);
+    report.reindexed += repaired;
+  }
 
   const failedBefore = new Date(now - deps.config.retention.failedMessageMs);
   for (let page = 0; page < maxPagesPerKind; page++) {

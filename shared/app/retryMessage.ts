@@ -5,19 +5,21 @@ import { type StatusRecord, transition } from "../domain/statusRecord.js";
 import type { Logger } from "../log.js";
 import { loadDeadLetter } from "./deadLetters.js";
 import { messageNotFound } from "./messageNotFound.js";
+import { findMessage } from "./scope.js";
 import type { Services } from "./services.js";
 
 /**
- * Sends a failed message again from its dead letter. The move from `failed` to `queued` is conditional, so
- * two retries at once enqueue it once.
+ * Sends a failed message again from its dead letter, on behalf of `caller` (its owner, or an operator): the
+ * timeline says who asked. The move from `failed` to `queued` is conditional, so two retries at once enqueue
+ * it once.
  */
 export async function retryMessage(
-  client: Client,
+  caller: Client,
   id: string,
   services: Services,
   log: Logger,
 ): Promise<StatusRecord> {
-  const current = await services.statuses.get(client.id, id);
+  const current = await findMessage(caller, id, services);
   if (!current) throw messageNotFound(id);
   if (current.status !== "failed") {
     throw new ProblemError(
@@ -35,13 +37,20 @@ export async function retryMessage(
     });
   }
   let raced = false;
-  const record = await services.statuses.update(client.id, id, (r) => {
+  const record = await services.statuses.update(current.clientId, id, (r) => {
     raced = r.status !== "failed";
     if (raced) return undefined;
-    return transition(r, "queued", services.clock.now(), { reason: "retry requested by the caller" });
+    return transition(
+      r,
+      "queued",
+      services.clock.now(),
+      { reason: `retry requested by ${caller.id}` },
+      "retry requested",
+      caller.id,
+    );
   });
   if (!record || raced) throw new ProblemError("conflict", `Message ${id} was retried or changed meanwhile.`);
   await services.queue.send(encodeEnvelope(envelope));
-  log.info("failed message retried", { messageId: id, clientId: client.id });
+  log.info("failed message retried", { messageId: id, clientId: current.clientId, by: caller.id });
   return record;
 }

@@ -1,7 +1,14 @@
 import type { Config } from "../config.js";
 import type { TransportName } from "../domain/client.js";
 import type { Logger } from "../log.js";
-import type { Clock, IdempotencyStore, MessageStore, OutboundQueue, StatusStore } from "../storage/ports.js";
+import type {
+  ActivityCounters,
+  Clock,
+  IdempotencyStore,
+  MessageStore,
+  OutboundQueue,
+  StatusStore,
+} from "../storage/ports.js";
 import type { Transport } from "../transport/transport.js";
 import type { FinalReports } from "./finalReport.js";
 import type { MailboxPacer } from "./mailboxPacer.js";
@@ -11,6 +18,8 @@ export interface Services {
   config: Config;
   messages: MessageStore;
   statuses: StatusStore;
+  /** Sent, failed and deferred per client and hour, for the overview. */
+  activity: ActivityCounters;
   queue: OutboundQueue;
   /** `Idempotency-Key` claims per client. */
   idempotency: IdempotencyStore;

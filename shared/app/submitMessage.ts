@@ -2,8 +2,9 @@ import type { ReadableStream } from "node:stream/web";
 import type { Client } from "../domain/client.js";
 import { encodeEnvelope, type QueueEnvelope } from "../domain/envelope.js";
 import { messageFingerprint, mimeRetryKey } from "../domain/idempotency.js";
+import { recipientsOf } from "../domain/message.js";
 import { mimeRecipients } from "../domain/outbound.js";
-import { type StatusRecord, transition } from "../domain/statusRecord.js";
+import { type StatusRecord, summaryLimits, transition } from "../domain/statusRecord.js";
 import { checkIn, checkInMime, usesBlobs } from "../intake/claimCheck.js";
 import { mimeToComposed } from "../intake/mimeToComposed.js";
 import { enforceMimePolicy, enforcePolicy } from "../intake/policy.js";
@@ -80,6 +81,7 @@ export async function submitMessage(
       transport: client.transport,
       mailbox: envelope.mailbox,
       recipients: envelope.recipients,
+      ...summaryOf(incoming),
       createdAt: now.toISOString(),
       updatedAt: now.toISOString(),
       attempts: 0,
@@ -148,4 +150,33 @@ async function queueable(
     return checkIn(await mimeToComposed(message, incoming.headers, store), new Map(), store);
   }
   return checkInMime(message, store);
+}
+
+/**
+ * What the status record keeps of the message for lists and search: subject, addresses, file names (a MIME
+ * message's file names are not known until it is sent: only its headers are read at intake).
+ */
+function summaryOf(
+  incoming: IncomingMessage,
+): Pick<StatusRecord, "subject" | "recipientAddresses" | "attachments"> {
+  const addresses = (mailboxes: { address: string }[]) =>
+    mailboxes.slice(0, summaryLimits.addresses).map((r) => r.address.toLowerCase());
+  if (incoming.kind === "mime") {
+    return {
+      subject: incoming.headers.subject.slice(0, summaryLimits.subjectChars),
+      recipientAddresses: addresses(incoming.message.recipients),
+    };
+  }
+  const { message } = incoming;
+  return {
+    subject: message.subject.slice(0, summaryLimits.subjectChars),
+    recipientAddresses: addresses(recipientsOf(message)),
+    ...(message.attachments.length > 0
+      ? {
+          attachments: message.attachments
+            .slice(0, summaryLimits.attachments)
+            .map((a) => ({ name: a.name, size: a.size })),
+        }
+      : {}),
+  };
 }

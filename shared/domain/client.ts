@@ -1,14 +1,9 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import { addressSchema, senderAllowed, senderPatternSchema } from "./address.js";
+import { transportNames } from "./transportName.js";
 
-/**
- * The ways mailhook sends: Microsoft Graph sendMail, SMTP AUTH client submission, Direct Send and relay
- * through a connector (Microsoft's "How to set up a multifunction device or application to send email using
- * Microsoft 365": https://learn.microsoft.com/exchange/mail-flow-best-practices/how-to-set-up-a-multifunction-device-or-application-to-send-email-using-microsoft-365-or-office-365).
- */
-export const transportNames = ["graph", "smtp", "direct", "relay"] as const;
-export type TransportName = (typeof transportNames)[number];
+export { type TransportName, transportNames } from "./transportName.js";
 
 export const domainSchema = z
   .string()
@@ -31,6 +26,8 @@ export const clientSchema = z
     callbackUrl: z.url().max(2048).optional(),
     /** HMAC-SHA256 key signing those reports; at least 32 characters. */
     callbackSecret: z.string().min(32, "must be at least 32 characters").optional(),
+    /** Sees and acts on every client's messages and mailboxes (API and console), not only its own. */
+    operator: z.boolean().optional(),
   })
   .refine((c) => c.defaultSender === undefined || senderAllowed(c.senders, c.defaultSender), {
     message: "defaultSender is not one of the client's senders",

@@ -5,6 +5,7 @@ export const problemTypes = {
   badRequest: { status: 400, title: "Malformed request" },
   unauthorized: { status: 401, title: "Missing or unknown API key" },
   forbiddenSender: { status: 403, title: "Sender not allowed for this client" },
+  operatorOnly: { status: 403, title: "Needs an operator key" },
   notFound: { status: 404, title: "Not found" },
   methodNotAllowed: { status: 405, title: "Method not allowed" },
   conflict: { status: 409, title: "Conflict" },

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { transportNames } from "./client.js";
+import { transportNames } from "./transportName.js";
 
 export const messageStatuses = [
   "queued",
@@ -27,7 +27,12 @@ const timelineEntrySchema = z.object({
   at: z.string(),
   status: z.enum(messageStatuses),
   detail: z.string().optional(),
+  /** The client whose key asked for this change (a retry or a cancel, by the owner or an operator). */
+  by: z.string().optional(),
 });
+
+/** How much of a message a status record keeps for lists and search. */
+export const summaryLimits = { subjectChars: 256, addresses: 50, attachments: 50 } as const;
 
 /**
  * What a provider holds of an unfinished send, recorded before the provider is asked to send it, so a later
@@ -54,6 +59,8 @@ const sendClaimSchema = z.object({
 });
 export type SendClaim = z.infer<typeof sendClaimSchema>;
 
+// The summary fields (subject, addresses, file names) and a timeline entry's `by` are optional: records
+// written before them read as they are.
 const commonFields = {
   id: z.string(),
   clientId: z.string(),
@@ -61,6 +68,12 @@ const commonFields = {
   transport: z.enum(transportNames),
   mailbox: z.string(),
   recipients: z.number().int().nonnegative(),
+  /** The subject's first 256 characters. */
+  subject: z.string().optional(),
+  /** The first 50 recipient addresses (to, cc, bcc), lowercase; `recipients` counts them all. */
+  recipientAddresses: z.array(z.string()).optional(),
+  /** The first 50 attachments' names and sizes in bytes. */
+  attachments: z.array(z.object({ name: z.string(), size: z.number().int().nonnegative() })).optional(),
   createdAt: z.string(),
   updatedAt: z.string(),
   attempts: z.number().int().nonnegative(),
@@ -113,16 +126,21 @@ export const storedStatusRecordSchema = z
 // Table string properties hold at most 64 KiB: keep the newest entries of a long history.
 const maxTimelineEntries = 50;
 
-/** Moves a record to `status`, stamping the time and appending to the timeline; a claim lasts only while `sending`. */
+/**
+ * Moves a record to `status`, stamping the time and appending to the timeline (with who asked, if a caller
+ * did); a claim lasts only while `sending`.
+ */
 export function transition(
   record: StatusRecord,
   status: MessageStatus,
   at: Date,
   changes: Partial<Omit<StatusRecord, "v" | "id" | "clientId" | "status" | "timeline">> = {},
   detail?: string,
+  by?: string,
 ): StatusRecord {
   const stamp = at.toISOString();
-  const timeline = [...record.timeline, { at: stamp, status, ...(detail ? { detail } : {}) }];
+  const entry = { at: stamp, status, ...(detail ? { detail } : {}), ...(by ? { by } : {}) };
+  const timeline = [...record.timeline, entry];
   return {
     ...record,
     ...(status === "sending" ? {} : { claim: undefined }),
@@ -133,21 +151,23 @@ export function transition(
   };
 }
 
-/** What the API shows of a status record: not the dispatcher's bookkeeping. */
+/**
+ * What the API shows of a status record: not the dispatcher's bookkeeping (an operator needs `clientId` to
+ * tell whose message it is).
+ */
 export const publicStatusSchema = statusRecordSchema.omit({
   v: true,
-  clientId: true,
   hasBlobs: true,
   claim: true,
   checkpoint: true,
   reportPending: true,
 });
+export type PublicStatus = z.infer<typeof publicStatusSchema>;
 
 /** The status record as the API shows it. */
-export function publicView(record: StatusRecord) {
+export function publicView(record: StatusRecord): PublicStatus {
   const {
     v: _v,
-    clientId: _clientId,
     hasBlobs: _hasBlobs,
     claim: _claim,
     checkpoint: _checkpoint,

@@ -5,10 +5,11 @@ import { callbackUrlOf, enqueueWebhook, type WebhookDeps } from "../app/deliverW
 import { MailboxPacer } from "../app/mailboxPacer.js";
 import type { DispatchDeps } from "../app/services.js";
 import type { Config } from "../config.js";
-import type { Logger } from "../log.js";
+import { jsonLogger, type Logger } from "../log.js";
 import { azureStorage, type StorageNames } from "../storage/azure/account.js";
 import { isStorageOutage } from "../storage/azure/restErrors.js";
 import { AzureTablePacingStore } from "../storage/azure/tablePacingStore.js";
+import { CountingStatusStore } from "../storage/countingStatusStore.js";
 import { type Clock, systemClock } from "../storage/ports.js";
 import { buildTransports } from "../transport/registry.js";
 
@@ -16,6 +17,8 @@ export interface ComposeOptions {
   /** Storage names; tests use unique ones. */
   storageNames?: StorageNames;
   clock?: Clock;
+  /** Where process-wide problems go (a count the overview lost); one JSON line each on stderr by default. */
+  log?: Logger;
 }
 
 /** The composition root: real adapters built from validated configuration. */
@@ -25,11 +28,16 @@ export async function composeServices(config: Config, options: ComposeOptions = 
   const transports = buildTransports(config);
   const clients = new ClientRegistry(config.clients);
   const clock = options.clock ?? systemClock;
+  const log = options.log ?? jsonLogger((_level, line) => process.stderr.write(`${line}\n`));
+  const statuses = new CountingStatusStore(storage.statuses, storage.activity, (error) =>
+    log.warn("an overview count was lost", { error: error instanceof Error ? error.message : String(error) }),
+  );
   const services: ApiServices = {
     config,
     clients,
     messages: storage.messages,
-    statuses: storage.statuses,
+    statuses,
+    activity: storage.activity,
     queue: storage.queue,
     idempotency: storage.idempotency,
     transports,
@@ -40,7 +48,7 @@ export async function composeServices(config: Config, options: ComposeOptions = 
   };
   const client = (clientId: string) => clients.clients.find((c) => c.id === clientId);
   const webhookDeps = (log: Logger): WebhookDeps => ({
-    statuses: storage.statuses,
+    statuses,
     webhookQueue: storage.webhookQueue,
     client,
     policy: config.webhooks,

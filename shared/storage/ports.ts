@@ -41,8 +41,19 @@ export interface StatusStore {
     id: string,
     change: (current: StatusRecord) => StatusRecord | undefined,
   ): Promise<StatusRecord | undefined>;
-  /** One page of a client's records, optionally of one status; `continuationToken` fetches the next page. */
-  list(clientId: string, query: StatusQuery): Promise<StatusPage>;
+  /**
+   * A client's records newest first (by `createdAt`), from an index kept with the records in the same
+   * write: no scan of other clients, and a time range is a key range. `status` and `mailbox` filter in the
+   * store; `match` filters after it. Returns at most `limit` entries; one call does bounded work, so a
+   * page may hold fewer while `resume` says where to go on.
+   */
+  scanByTime(clientId: string, query: TimeScanQuery): Promise<TimeScanPage>;
+  /**
+   * Indexes the client's records that have no (current) index entry: written before this release, or by an
+   * older instance running beside this one during an upgrade. Resumes where the last run finished;
+   * bounded work per call (`done` false: call again).
+   */
+  reindex(clientId: string): Promise<{ checked: number; repaired: number; done: boolean }>;
   /**
    * Up to `limit` records of any client in `status`, last changed before `before` (for retention);
    * `withBlobs` keeps only those still holding message content.
@@ -61,22 +72,76 @@ export interface StatusStore {
   listWithContent(): AsyncIterable<string>;
 }
 
-export interface StatusQuery {
+export interface TimeScanQuery {
   status?: MessageStatus;
-  /** Page size, 1 to 100. */
+  /** The sending mailbox, compared case-insensitively. */
+  mailbox?: string;
+  /** Created at or after. */
+  createdFrom?: Date;
+  /** Created before. */
+  createdBefore?: Date;
+  /** A further filter on each record the store found (a text search). */
+  match?: (record: StatusRecord) => boolean;
+  /** Entries at most, 1 to 100. */
   limit: number;
-  continuationToken?: string;
+  /** Where an earlier scan of the same query stopped: a page's `resume`, or `resumeAfter(entry.key)`. */
+  resume?: string;
 }
 
-export interface StatusPage {
-  records: StatusRecord[];
-  continuationToken?: string;
+export interface TimeScanPage {
+  /** Newest first; `key` orders entries of every client alike (ascending = newest first). */
+  entries: { key: string; record: StatusRecord }[];
+  /** The key of the last entry the scan looked at, matching or not: nothing newer is left unseen. */
+  seen?: string;
+  /** Where to go on; absent when nothing older matches. */
+  resume?: string;
+}
+
+/** `resume` for a scan that goes on after the entry with this key. */
+export function resumeAfter(key: string): string {
+  return `k:${key}`;
+}
+
+/** A `resume` value no scan of this store handed out (a forged or foreign cursor). */
+export class InvalidResumeError extends Error {
+  constructor() {
+    super("not a cursor this store handed out");
+    this.name = "InvalidResumeError";
+  }
 }
 
 /** The outbound queue: carries queue envelopes to the dispatcher. */
 export interface OutboundQueue {
   /** Enqueues `text`, invisible for `delayMs` (the queue caps one delay at 7 days). */
   send(text: string, options?: { delayMs?: number }): Promise<void>;
+  /**
+   * Messages in the queue now, visible or waiting (scheduled, deferred, being sent): the backlog, derived
+   * from the queue itself instead of a counter every message would write. Approximate, as the service says.
+   */
+  approximateCount(): Promise<number>;
+}
+
+/** The statuses the overview counts per hour. */
+export const countedStatuses = ["sent", "failed", "deferred"] as const;
+export type CountedStatus = (typeof countedStatuses)[number];
+
+/** One hour's counts of one client. */
+export interface ActivityHour {
+  /** The hour's start, epoch ms (UTC). */
+  hourStartMs: number;
+  clientId: string;
+  counts: Record<CountedStatus, number>;
+}
+
+/**
+ * How many messages reached sent, failed or deferred, per client and hour: what the overview charts. Sharded,
+ * so that no single entity takes every message's write.
+ */
+export interface ActivityCounters {
+  /** Counts one move of a client's message into `status` in the hour of `at`. */
+  add(clientId: string, status: CountedStatus, at: Date): Promise<void>;
+  /** The counts of the hours that start from `from` up to `to` (exclusive), every client; absent hours are 0. */
+  read(from: Date, to: Date): Promise<ActivityHour[]>;
 }
 
 /** Idempotency keys per client, shared by every instance. */
@@ -120,6 +185,8 @@ export interface PacingStore {
    * backoff, a bounded number of times. Throws PacingContentionError when every attempt lost.
    */
   update<T>(mailbox: string, change: (current: PacingState | undefined) => PacingChange<T>): Promise<T>;
+  /** Every mailbox that has pacing state, with it, up to `limit` (the table holds one entity per mailbox). */
+  list(limit: number): Promise<{ mailbox: string; state: PacingState }[]>;
   readonly counters: PacingStoreCounters;
 }
 

@@ -33,7 +33,11 @@ describe("cancelling", () => {
     const id = await submit();
     const cancelled = await cancel(id);
     expect(cancelled.status).toBe(200);
-    expect(cancelled.json).toMatchObject({ id, status: "cancelled", reason: "cancelled by the caller" });
+    expect(cancelled.json).toMatchObject({
+      id,
+      status: "cancelled",
+      reason: `cancelled by ${owner.client.id}`,
+    });
     await drainOnce(env);
     expect((await readdir(env.outboxDir)).filter((f) => f.startsWith(id))).toEqual([]);
     const record = await call(getMessageRoute, env, { headers: bearer(owner.key), params: { id } });

@@ -14,7 +14,7 @@ let close: () => void;
 
 beforeAll(async () => {
   env = await startTestServices([client]);
-  const served = await serveRoutes(routes, "api", env.services, silentLogger, 0);
+  const served = await serveRoutes(routes, "", env.services, silentLogger, 0);
   api = new EdgeApi(`${served.url}/api`);
   close = () => served.server.close();
 });

@@ -52,7 +52,7 @@ describe("dead letters", () => {
       params: { id },
     });
     expect(retried.status).toBe(202);
-    expect(retried.json).toMatchObject({ id, status: "queued", reason: "retry requested by the caller" });
+    expect(retried.json).toMatchObject({ id, status: "queued", reason: `retry requested by ${client.id}` });
     // A second retry while it is queued is refused.
     const again = await call(retryMessageRoute, fixed, {
       method: "POST",

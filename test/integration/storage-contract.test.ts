@@ -1,14 +1,21 @@
 import { Readable } from "node:stream";
 import { buffer } from "node:stream/consumers";
+import { TableClient } from "@azure/data-tables";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { StatusRecord } from "../../shared/domain/statusRecord.js";
+import { type StatusRecord, transition } from "../../shared/domain/statusRecord.js";
 import { azureStorage } from "../../shared/storage/azure/account.js";
+import { MemoryActivityCounters } from "../../shared/storage/memory/activityCounters.js";
 import { MemoryIdempotencyStore } from "../../shared/storage/memory/idempotencyStore.js";
 import { MemoryMessageStore } from "../../shared/storage/memory/messageStore.js";
+import { MemoryQueue } from "../../shared/storage/memory/queue.js";
 import { MemoryStatusStore } from "../../shared/storage/memory/statusStore.js";
 import {
+  type ActivityCounters,
   type IdempotencyStore,
+  InvalidResumeError,
   type MessageStore,
+  type OutboundQueue,
+  resumeAfter,
   StatusConflictError,
   type StatusStore,
 } from "../../shared/storage/ports.js";
@@ -36,6 +43,8 @@ interface Adapters {
   messages: MessageStore;
   statuses: StatusStore;
   idempotency: IdempotencyStore;
+  activity: ActivityCounters;
+  queue: OutboundQueue;
 }
 
 /** One contract, two adapters: the Azure ones against Azurite and the in-memory fakes. */
@@ -46,6 +55,8 @@ const suites: [string, () => Promise<Adapters>][] = [
       messages: new MemoryMessageStore(),
       statuses: new MemoryStatusStore(),
       idempotency: new MemoryIdempotencyStore(),
+      activity: new MemoryActivityCounters(),
+      queue: new MemoryQueue(),
     }),
   ],
   [
@@ -182,5 +193,153 @@ describe.each(suites)("storage contract: %s", (_name, make) => {
     const dayLater = new Date(now.getTime() + 25 * 3600_000);
     expect((await idempotency.claim("c3", "key-1", claim("m7", dayLater), dayLater)).messageId).toBe("m7");
     expect(await idempotency.purgeBefore(new Date(now.getTime() - 3600_000), 100)).toBe(0);
+  });
+
+  /** Five records of client `t1` created a minute apart (m0 oldest), alternating two mailboxes. */
+  async function timeline(clientId: string) {
+    const { statuses } = adapters;
+    const base = Date.parse("2026-03-01T10:00:00.000Z");
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const at = new Date(base + i * 60_000).toISOString();
+      const id = `${clientId}-m${i}`;
+      ids.push(id);
+      await statuses.create({
+        ...record(id, clientId),
+        mailbox: i % 2 === 0 ? "Scanner@contoso.com" : "billing@contoso.com",
+        subject: `Invoice ${i}`,
+        createdAt: at,
+        updatedAt: at,
+      });
+    }
+    return { ids, base };
+  }
+
+  it("scans a client's records newest first from the time index, with filters and resume points", async () => {
+    const { statuses } = adapters;
+    const { ids, base } = await timeline("t1");
+    const scan = (query: Partial<Parameters<StatusStore["scanByTime"]>[1]> = {}) =>
+      statuses.scanByTime("t1", { limit: 10, ...query });
+    const idsOf = (page: Awaited<ReturnType<typeof scan>>) => page.entries.map((e) => e.record.id);
+
+    const all = await scan();
+    expect(idsOf(all)).toEqual([...ids].reverse());
+    expect(all.resume).toBeUndefined();
+    expect(all.entries.map((e) => e.key)).toEqual(all.entries.map((e) => e.key).sort());
+    expect(idsOf(await statuses.scanByTime("other", { limit: 10 }))).toEqual([]);
+
+    // Pages of two, each resuming where the last stopped.
+    const seen: string[] = [];
+    let resume: string | undefined;
+    for (let i = 0; i < 5; i++) {
+      const page = await scan({ limit: 2, resume });
+      seen.push(...idsOf(page));
+      resume = page.resume;
+      if (!resume) break;
+    }
+    expect(seen).toEqual([...ids].reverse());
+    const two = await scan({ limit: 2 });
+    expect(idsOf(await scan({ limit: 2, resume: resumeAfter(two.entries[0]!.key) }))).toEqual([
+      ids[3],
+      ids[2],
+    ]);
+
+    expect(idsOf(await scan({ mailbox: "scanner@CONTOSO.com" }))).toEqual([ids[4], ids[2], ids[0]]);
+    const from = new Date(base + 60_000);
+    const before = new Date(base + 3 * 60_000);
+    expect(idsOf(await scan({ createdFrom: from, createdBefore: before }))).toEqual([ids[2], ids[1]]);
+    const matched = await scan({ match: (r) => r.subject === "Invoice 1" });
+    expect(idsOf(matched)).toEqual([ids[1]]);
+    expect(matched.seen).toBe(all.entries.at(-1)?.key);
+    await expect(scan({ resume: "k:not-a-key" })).rejects.toBeInstanceOf(InvalidResumeError);
+    await expect(scan({ resume: "t:bm90IGpzb24" })).rejects.toBeInstanceOf(InvalidResumeError);
+  });
+
+  it("keeps the index with every change and delete, so a status filter finds the record as it is now", async () => {
+    const { statuses } = adapters;
+    const { ids } = await timeline("t2");
+    await statuses.update("t2", ids[1]!, (r) => transition(r, "failed", new Date(), { reason: "550 5.7.1" }));
+    const failed = await statuses.scanByTime("t2", { status: "failed", limit: 10 });
+    expect(failed.entries.map((e) => [e.record.id, e.record.reason])).toEqual([[ids[1], "550 5.7.1"]]);
+    expect((await statuses.scanByTime("t2", { status: "queued", limit: 10 })).entries).toHaveLength(4);
+    // Concurrent changes: the index holds the last one, like the record.
+    await Promise.all(
+      Array.from({ length: 6 }, () =>
+        statuses.update("t2", ids[0]!, (r) => ({ ...r, attempts: r.attempts + 1 })),
+      ),
+    );
+    const scanned = (await statuses.scanByTime("t2", { limit: 10 })).entries.find(
+      (e) => e.record.id === ids[0],
+    );
+    expect(scanned?.record).toEqual(await statuses.get("t2", ids[0]!));
+    expect(scanned?.record.attempts).toBe(6);
+    await statuses.delete("t2", ids[1]!);
+    expect((await statuses.scanByTime("t2", { status: "failed", limit: 10 })).entries).toEqual([]);
+    expect((await statuses.scanByTime("t2", { limit: 10 })).entries).toHaveLength(4);
+  });
+
+  it("sums counts per client and hour, concurrent increments included", async () => {
+    const { activity } = adapters;
+    const hour = Date.parse("2026-03-01T13:00:00.000Z");
+    await Promise.all(
+      Array.from({ length: 16 }, (_, i) => activity.add("a1", "sent", new Date(hour + i * 1000))),
+    );
+    await activity.add("a1", "failed", new Date(hour + 59 * 60_000));
+    await activity.add("a1", "deferred", new Date(hour + 60 * 60_000));
+    await activity.add("a2", "sent", new Date(hour));
+    const hours = await activity.read(new Date(hour), new Date(hour + 2 * 3600_000));
+    const byKey = Object.fromEntries(hours.map((h) => [`${h.hourStartMs - hour}/${h.clientId}`, h.counts]));
+    expect(byKey).toEqual({
+      "0/a1": { sent: 16, failed: 1, deferred: 0 },
+      "0/a2": { sent: 1, failed: 0, deferred: 0 },
+      "3600000/a1": { sent: 0, failed: 0, deferred: 1 },
+    });
+    expect(await activity.read(new Date(hour + 2 * 3600_000), new Date(hour + 3 * 3600_000))).toEqual([]);
+  });
+
+  it("counts the messages waiting in the queue, delayed ones included", async () => {
+    const { queue } = adapters;
+    const before = await queue.approximateCount();
+    await queue.send("a");
+    await queue.send("b", { delayMs: 3600_000 });
+    expect(await queue.approximateCount()).toBe(before + 2);
+  });
+});
+
+describe("the Azure status store after an upgrade", () => {
+  it("indexes records an older release wrote without an index entry, once", async () => {
+    const names = uniqueStorageNames();
+    const storage = azureStorage({ kind: "connectionString", connectionString: storageConnection() }, names);
+    await storage.ensure();
+    // What the release before the index stored: the record alone, under its id (status record version 1).
+    const table = TableClient.fromConnectionString(storageConnection(), names.table, {
+      allowInsecureConnection: true,
+    });
+    const old = { ...record("legacy-1", "u1"), status: "failed" as const, hasBlobs: true };
+    await table.createEntity({
+      partitionKey: "u1",
+      rowKey: old.id,
+      status: old.status,
+      hasBlobs: old.hasBlobs,
+      record: JSON.stringify({ ...old, v: 1 }),
+    });
+    await storage.statuses.create(record("new-1", "u1"));
+    expect((await storage.statuses.scanByTime("u1", { limit: 10 })).entries.map((e) => e.record.id)).toEqual([
+      "new-1",
+    ]);
+    // Retention still finds it, and updating it writes its index entry.
+    expect(
+      (await storage.statuses.listStale("failed", new Date(Date.now() + 60_000), 10)).map((r) => r.id),
+    ).toEqual(["legacy-1"]);
+
+    expect(await storage.statuses.reindex("u1")).toMatchObject({ repaired: 1, done: true });
+    const listed = await storage.statuses.scanByTime("u1", { status: "failed", limit: 10 });
+    expect(listed.entries.map((e) => e.record)).toEqual([old]);
+    expect(await storage.statuses.reindex("u1")).toMatchObject({ repaired: 0, done: true });
+    // Deleting removes both, and a record without an index entry can be deleted too.
+    await storage.statuses.delete("u1", "legacy-1");
+    expect((await storage.statuses.scanByTime("u1", { limit: 10 })).entries.map((e) => e.record.id)).toEqual([
+      "new-1",
+    ]);
   });
 });

@@ -161,8 +161,8 @@ describe("a storage outage", () => {
     const left = await storageContents(azurite.connectionString, names);
     expect(left.blobs).toEqual([]);
     expect(left.queued).toBe(0);
-    const all = await composed.services.statuses.list(client.id, { limit: 100 });
-    const others = all.records.filter((r) => !accepted.has(r.id));
+    const all = await composed.services.statuses.scanByTime(client.id, { limit: 100 });
+    const others = all.entries.map((e) => e.record).filter((r) => !accepted.has(r.id));
     expect(others.every((r) => r.status === "failed" && r.reason?.startsWith("not accepted"))).toBe(true);
     process.stdout.write(
       `storage outage: ${accepted.size} accepted and sent once, ${refused.length} answered 503, ` +

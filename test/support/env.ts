@@ -22,6 +22,7 @@ export function uniqueStorageNames(): StorageNames {
     pacing: `pacing${suffix}`,
     idempotency: `idem${suffix}`,
     webhookQueue: `hooks-${suffix}`,
+    activity: `activity${suffix}`,
   };
 }
 

@@ -253,6 +253,7 @@ describe("infra/ and the app's settings", () => {
         defaultStorageNames.pacing,
         defaultStorageNames.idempotency,
         defaultStorageNames.webhookQueue,
+        defaultStorageNames.activity,
       ]),
     );
   });

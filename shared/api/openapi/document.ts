@@ -180,6 +180,7 @@ function operation(doc: RouteDoc, requiresKey: boolean): JsonObject {
       schema: { type: "string", contentMediaType: "message/rfc822", description: mime.description },
     };
   }
+  if (doc.jsonBody) content["application/json"] = { schema: jsonSchemaOf(doc.jsonBody, "input") };
 
   const responses: Record<string, JsonObject> = {};
   for (const [status, response] of Object.entries(doc.responses)) {

@@ -16,7 +16,8 @@ export const cancelMessageRoute: Route = {
     operationId: "CancelMessage",
     summary: "Cancel a message",
     description:
-      "Cancels a message that is queued, scheduled or deferred; refused with 409 once sending has begun.",
+      "Cancels a message that is queued, scheduled or deferred; refused with 409 once sending has begun. The " +
+      "timeline records who asked; an operator key may cancel any client's message.",
     pathParams: { id: { description: "The id answered by Send an email.", schema: z.string() } },
     responses: { 200: { description: "The cancelled message's status record.", schema: publicStatusSchema } },
     problems: ["notFound", "conflict"],

@@ -63,7 +63,7 @@ const getIdentity: Handler = async (request, { services, client }) => {
 export const getIdentityRoute: Route = {
   name: "getIdentity",
   methods: ["GET"],
-  route: "v1/identity",
+  route: "api/v1/identity",
   access: "key",
   handler: getIdentity,
   doc: {

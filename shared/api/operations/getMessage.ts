@@ -1,10 +1,14 @@
 import { z } from "zod";
 import { messageNotFound } from "../../app/messageNotFound.js";
+import { findMessage } from "../../app/scope.js";
 import { publicStatusSchema, publicView } from "../../domain/statusRecord.js";
 import { jsonResponse, type Route } from "../http.js";
 import { messageIdParam } from "../messageIds.js";
 
-/** `GET /api/v1/messages/{id}`: the status record; another client's message is simply not found. */
+/**
+ * `GET /api/v1/messages/{id}`: the status record; another client's message is simply not found, unless the
+ * caller is an operator.
+ */
 export const getMessageRoute: Route = {
   name: "getMessage",
   methods: ["GET"],
@@ -12,7 +16,7 @@ export const getMessageRoute: Route = {
   access: "key",
   handler: async (request, { services, client }) => {
     const id = messageIdParam(request.params);
-    const record = await services.statuses.get(client.id, id);
+    const record = await findMessage(client, id, services);
     if (!record) throw messageNotFound(id);
     return jsonResponse(200, publicView(record));
   },

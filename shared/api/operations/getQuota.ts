@@ -1,50 +1,22 @@
 import { z } from "zod";
+import { visibleClients } from "../../app/scope.js";
 import { addressProblem, senderAllowed } from "../../domain/address.js";
 import { ProblemError } from "../../domain/problem.js";
 import { type Handler, jsonResponse, type Route } from "../http.js";
+import { mailboxViewSchema, toMailboxView } from "../views.js";
 
-/** The answer of `GET /api/v1/mailboxes/{address}/quota`. */
-const quotaSchema = z.object({
-  mailbox: z.string(),
-  limits: z.object({
-    messagesPerWindow: z
-      .number()
-      .int()
-      .describe("Messages allowed in any rolling window (Exchange Online: 30)."),
-    windowSeconds: z.number().describe("Length of the rolling message window (Exchange Online: 60 s)."),
-    recipientsPerDay: z.number().int().describe("Recipients allowed in any rolling 24 hours (10,000)."),
-    concurrency: z.number().int().describe("Sends at once (SMTP AUTH: 3 connections; Graph: 4 requests)."),
-  }),
-  usage: z.object({
-    messagesInWindow: z.number().int().describe("Messages sent or being sent in the current rolling window."),
-    recipientsInDay: z.number().int().describe("Recipients of messages sent in the last 24 hours."),
-  }),
-  inFlight: z.number().int().describe("Sends in progress now."),
-  nextSlotAt: z.string().describe("When a new message could be sent (now, when nothing is waiting)."),
-  pausedUntil: z.string().optional().describe("Set while the provider has throttled the mailbox."),
-  pauseReason: z.string().optional(),
-});
-
-/** Only mailboxes the caller may send as; any other is simply not found (even when it exists). */
+/**
+ * Only mailboxes the caller may send as (any client's, for an operator); any other is simply not found (even
+ * when it exists).
+ */
 const getQuota: Handler = async (request, { services, client }) => {
   const mailbox = (request.params.address ?? "").trim();
-  if (addressProblem(mailbox) !== undefined || !senderAllowed(client.senders, mailbox)) {
-    throw new ProblemError("notFound", `No mailbox ${mailbox} for this client.`);
-  }
-  const view = await services.pacer.quota(mailbox, client.transport);
-  const iso = (ms: number) => new Date(ms).toISOString();
-  return jsonResponse(
-    200,
-    quotaSchema.parse({
-      mailbox: mailbox.toLowerCase(),
-      limits: view.limits,
-      usage: view.usage,
-      inFlight: view.inFlight,
-      nextSlotAt: iso(view.nextSlotAt),
-      ...(view.pausedUntil !== undefined ? { pausedUntil: iso(view.pausedUntil) } : {}),
-      ...(view.pauseReason !== undefined ? { pauseReason: view.pauseReason } : {}),
-    }),
-  );
+  const sender =
+    addressProblem(mailbox) === undefined
+      ? visibleClients(client, services.config.clients).find((c) => senderAllowed(c.senders, mailbox))
+      : undefined;
+  if (!sender) throw new ProblemError("notFound", `No mailbox ${mailbox} for this client.`);
+  return jsonResponse(200, toMailboxView(mailbox, await services.pacer.quota(mailbox, sender.transport)));
 };
 
 export const getQuotaRoute: Route = {
@@ -62,7 +34,7 @@ export const getQuotaRoute: Route = {
     pathParams: {
       address: { description: "The sending mailbox, e.g. scanner@contoso.com.", schema: z.string() },
     },
-    responses: { 200: { description: "The mailbox's usage and limits.", schema: quotaSchema } },
+    responses: { 200: { description: "The mailbox's usage and limits.", schema: mailboxViewSchema } },
     problems: ["notFound"],
   },
 };

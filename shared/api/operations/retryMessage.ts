@@ -15,7 +15,9 @@ export const retryMessageRoute: Route = {
   doc: {
     operationId: "RetryMessage",
     summary: "Retry a failed message",
-    description: "Queues a failed message again, while its content is kept (FAILED_MESSAGE_RETENTION_DAYS).",
+    description:
+      "Queues a failed message again, while its content is kept (FAILED_MESSAGE_RETENTION_DAYS); the timeline " +
+      "records who asked. An operator key may retry any client's message.",
     pathParams: { id: { description: "The id answered by Send an email.", schema: z.string() } },
     responses: { 202: { description: "Queued again; its status record.", schema: publicStatusSchema } },
     problems: ["notFound", "conflict"],

@@ -5,6 +5,7 @@ import { QueueServiceClient } from "@azure/storage-queue";
 import type { StorageSettings } from "../../config.js";
 import { AzureBlobMessageStore } from "./blobMessageStore.js";
 import { AzureOutboundQueue } from "./storageQueue.js";
+import { AzureTableActivityCounters } from "./tableActivityCounters.js";
 import { AzureTableIdempotencyStore } from "./tableIdempotencyStore.js";
 import { AzureTableStatusStore } from "./tableStatusStore.js";
 
@@ -20,6 +21,8 @@ export interface StorageNames {
   idempotency: string;
   /** Delivery webhooks waiting to be posted (shared/webhooks). */
   webhookQueue: string;
+  /** Hourly counts of sent, failed and deferred messages per client, sharded (the console's overview). */
+  activity: string;
 }
 
 export const defaultStorageNames: StorageNames = {
@@ -30,6 +33,7 @@ export const defaultStorageNames: StorageNames = {
   pacing: "pacing",
   idempotency: "idempotency",
   webhookQueue: "mailhook-webhooks",
+  activity: "activity",
 };
 
 /**
@@ -74,6 +78,7 @@ export function azureStorage(settings: StorageSettings, names: StorageNames = de
   const table = tableClient(names.table);
   const pacingTable = tableClient(names.pacing);
   const idempotencyTable = tableClient(names.idempotency);
+  const activityTable = tableClient(names.activity);
   const container = blobService.getContainerClient(names.container);
   const queue = queueService.getQueueClient(names.queue);
   const poisonQueue = queueService.getQueueClient(names.poisonQueue);
@@ -90,6 +95,7 @@ export function azureStorage(settings: StorageSettings, names: StorageNames = de
     queue: new AzureOutboundQueue(queue),
     webhookQueue: new AzureOutboundQueue(webhookQueue),
     idempotency: new AzureTableIdempotencyStore(idempotencyTable),
+    activity: new AzureTableActivityCounters(activityTable),
     /** The pacing table; shared/pacing wraps it in its store. */
     pacingTable,
     /** Creates what is missing (Bicep declares them in Azure; Azurite starts empty). */
@@ -102,6 +108,7 @@ export function azureStorage(settings: StorageSettings, names: StorageNames = de
         table.createTable(),
         pacingTable.createTable(),
         idempotencyTable.createTable(),
+        activityTable.createTable(),
       ]);
     },
   };

@@ -14,4 +14,9 @@ export class AzureOutboundQueue implements OutboundQueue {
       messageTimeToLive: -1, // never expire: an accepted message is never silently dropped
     });
   }
+
+  /** The queue's approximate message count, invisible (delayed, leased) messages included: one request. */
+  async approximateCount(): Promise<number> {
+    return (await this.queue.getProperties()).approximateMessagesCount ?? 0;
+  }
 }

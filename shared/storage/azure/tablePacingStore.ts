@@ -59,6 +59,17 @@ export class AzureTablePacingStore implements PacingStore {
     );
   }
 
+  /** One entity per mailbox across the table: a listing of mailboxes, not of messages (1,000 per request). */
+  async list(limit: number): Promise<{ mailbox: string; state: PacingState }[]> {
+    const found: { mailbox: string; state: PacingState }[] = [];
+    for await (const entity of this.table.listEntities<PacingEntity>()) {
+      if (entity.rowKey !== rowKey) continue;
+      found.push({ mailbox: entity.mailbox, state: pacingStateSchema.parse(JSON.parse(entity.state)) });
+      if (found.length >= limit) break;
+    }
+    return found;
+  }
+
   private async read(mailbox: string): Promise<{ state: PacingState; version: string } | undefined> {
     try {
       const entity = await this.table.getEntity<PacingEntity>(partitionKey(mailbox), rowKey);

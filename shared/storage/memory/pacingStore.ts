@@ -44,4 +44,10 @@ export class MemoryPacingStore implements PacingStore {
       this.options,
     );
   }
+
+  async list(limit: number): Promise<{ mailbox: string; state: PacingState }[]> {
+    return [...this.records.entries()]
+      .slice(0, limit)
+      .map(([mailbox, record]) => ({ mailbox, state: structuredClone(record.state) }));
+  }
 }

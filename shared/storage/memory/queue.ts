@@ -7,4 +7,9 @@ export class MemoryQueue implements OutboundQueue {
   async send(text: string, options: { delayMs?: number } = {}): Promise<void> {
     this.sent.push({ text, delayMs: options.delayMs ?? 0 });
   }
+
+  /** Everything sent: the fake has no consumer taking messages away. */
+  async approximateCount(): Promise<number> {
+    return this.sent.length;
+  }
 }

@@ -1,5 +1,12 @@
 import type { MessageStatus, StatusRecord } from "../../domain/statusRecord.js";
-import { StatusConflictError, type StatusPage, type StatusQuery, type StatusStore } from "../ports.js";
+import {
+  InvalidResumeError,
+  StatusConflictError,
+  type StatusStore,
+  type TimeScanPage,
+  type TimeScanQuery,
+} from "../ports.js";
+import { timeBound, timeKey, timeKeyPattern } from "../timeKey.js";
 
 /** In-memory StatusStore; records are copied in and out so callers cannot alias stored state. */
 export class MemoryStatusStore implements StatusStore {
@@ -52,15 +59,38 @@ export class MemoryStatusStore implements StatusStore {
     for (const record of [...this.records.values()]) if (record.hasBlobs) yield record.id;
   }
 
-  async list(clientId: string, query: StatusQuery): Promise<StatusPage> {
-    const matching = [...this.records.values()]
-      .filter((r) => r.clientId === clientId && (!query.status || r.status === query.status))
-      .sort((a, b) => (a.id < b.id ? -1 : 1));
-    const start = Number(query.continuationToken ?? 0);
-    const end = start + query.limit;
-    return {
-      records: matching.slice(start, end).map((r) => structuredClone(r)),
-      ...(end < matching.length ? { continuationToken: String(end) } : {}),
-    };
+  async scanByTime(clientId: string, query: TimeScanQuery): Promise<TimeScanPage> {
+    const resume = query.resume;
+    if (resume !== undefined && !(resume.startsWith("k:") && timeKeyPattern.test(resume.slice(2))))
+      throw new InvalidResumeError();
+    const after = resume?.slice(2);
+    const low = query.createdBefore && timeBound(query.createdBefore.getTime());
+    const high = query.createdFrom && timeBound(query.createdFrom.getTime());
+    const candidates = [...this.records.values()]
+      .filter((r) => r.clientId === clientId)
+      .map((record) => ({ key: timeKey(record.createdAt, record.id), record }))
+      .filter(
+        ({ key }) => (after === undefined || key > after) && (!low || key > low) && (!high || key < high),
+      )
+      .filter(({ record }) => !query.status || record.status === query.status)
+      .filter(({ record }) => !query.mailbox || record.mailbox.toLowerCase() === query.mailbox.toLowerCase())
+      .sort((a, b) => (a.key < b.key ? -1 : 1));
+    const entries: TimeScanPage["entries"] = [];
+    let seen: string | undefined;
+    for (const [index, candidate] of candidates.entries()) {
+      seen = candidate.key;
+      if (query.match && !query.match(candidate.record)) continue;
+      entries.push({ key: candidate.key, record: structuredClone(candidate.record) });
+      if (entries.length >= query.limit) {
+        const more = index < candidates.length - 1;
+        return { entries, seen, ...(more ? { resume: `k:${seen}` } : {}) };
+      }
+    }
+    return { entries, ...(seen ? { seen } : {}) };
+  }
+
+  /** The fake's index is its records themselves: nothing to repair. */
+  async reindex(): Promise<{ checked: number; repaired: number; done: boolean }> {
+    return { checked: this.records.size, repaired: 0, done: true };
   }
 }

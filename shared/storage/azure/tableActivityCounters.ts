@@ -1,0 +1,95 @@
+import { odata, RestError, type TableClient, type TableEntity } from "@azure/data-tables";
+import { z } from "zod";
+import { type ActivityCounters, type ActivityHour, type CountedStatus, countedStatuses } from "../ports.js";
+
+const hourMs = 3600_000;
+const dayMs = 24 * hourMs;
+// Shards per client and hour: a busy hour's increments spread over this many entities.
+export const activityShards = 8;
+// Attempts of one increment, each on a shard drawn anew; a count that loses them all fails (the caller
+// logs and drops it: the overview is a chart, not a ledger).
+const attempts = 10;
+
+/** One shard of one client's hour. Version 1. */
+const countsSchema = z.object({
+  v: z.literal(1),
+  sent: z.number().int().nonnegative(),
+  failed: z.number().int().nonnegative(),
+  deferred: z.number().int().nonnegative(),
+});
+type CountsEntity = TableEntity<{ counts: string }>;
+
+/** `20261201` and `13`: the UTC day (the partition: a 24 h chart reads two) and hour of `ms`. */
+function dayAndHour(ms: number): { day: string; hour: string } {
+  const iso = new Date(ms).toISOString();
+  return { day: iso.slice(0, 10).replaceAll("-", ""), hour: iso.slice(11, 13) };
+}
+
+/**
+ * Hourly counts in Azure Table storage, sharded: partition = UTC day, row = `<hour>~<client>~<shard>`. Each
+ * increment reads one shard and writes it back under its ETag; a lost race retries on another random
+ * shard, so no single entity takes every message's write (Azure's sharded counter advice: spread writes
+ * that would otherwise contend over several entities).
+ */
+export class AzureTableActivityCounters implements ActivityCounters {
+  constructor(
+    private readonly table: TableClient,
+    private readonly random: () => number = Math.random,
+  ) {}
+
+  async add(clientId: string, status: CountedStatus, at: Date): Promise<void> {
+    const { day, hour } = dayAndHour(at.getTime());
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      const rowKey = `${hour}~${clientId}~${Math.floor(this.random() * activityShards)}`;
+      try {
+        const entity = await this.table.getEntity<CountsEntity>(day, rowKey).catch((error: unknown) => {
+          if (error instanceof RestError && error.statusCode === 404) return undefined;
+          throw error;
+        });
+        if (!entity) {
+          const counts = { v: 1 as const, sent: 0, failed: 0, deferred: 0, [status]: 1 };
+          await this.table.createEntity({ partitionKey: day, rowKey, counts: JSON.stringify(counts) });
+          return;
+        }
+        const counts = countsSchema.parse(JSON.parse(entity.counts));
+        counts[status]++;
+        await this.table.updateEntity(
+          { partitionKey: day, rowKey, counts: JSON.stringify(counts) },
+          "Replace",
+          { etag: entity.etag },
+        );
+        return;
+      } catch (error) {
+        if (!(error instanceof RestError && (error.statusCode === 409 || error.statusCode === 412)))
+          throw error;
+        await new Promise((resolve) => setTimeout(resolve, this.random() * 10 * attempt));
+      }
+    }
+    throw new Error(`the ${status} count of ${clientId} stayed contended over ${attempts} attempts`);
+  }
+
+  async read(from: Date, to: Date): Promise<ActivityHour[]> {
+    const byHour = new Map<string, ActivityHour>();
+    const firstDay = Math.floor(from.getTime() / dayMs) * dayMs;
+    for (let dayStart = firstDay; dayStart < to.getTime(); dayStart += dayMs) {
+      const { day } = dayAndHour(dayStart);
+      for await (const entity of this.table.listEntities<CountsEntity>({
+        queryOptions: { filter: odata`PartitionKey eq ${day}` },
+      })) {
+        const [hour = "", clientId = ""] = (entity.rowKey ?? "").split("~");
+        const hourStartMs = dayStart + Number(hour) * hourMs;
+        if (hourStartMs < from.getTime() || hourStartMs >= to.getTime()) continue;
+        const counts = countsSchema.parse(JSON.parse(entity.counts));
+        const key = `${hourStartMs}~${clientId}`;
+        const sum = byHour.get(key) ?? {
+          hourStartMs,
+          clientId,
+          counts: { sent: 0, failed: 0, deferred: 0 },
+        };
+        for (const status of countedStatuses) sum.counts[status] += counts[status];
+        byHour.set(key, sum);
+      }
+    }
+    return [...byHour.values()].sort((a, b) => a.hourStartMs - b.hourStartMs);
+  }
+}

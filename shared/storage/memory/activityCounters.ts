@@ -1,0 +1,27 @@
+import type { ActivityCounters, ActivityHour, CountedStatus } from "../ports.js";
+
+const hourMs = 3600_000;
+
+/** In-memory ActivityCounters: one sum per client and hour. */
+export class MemoryActivityCounters implements ActivityCounters {
+  private readonly hours = new Map<string, ActivityHour>();
+
+  async add(clientId: string, status: CountedStatus, at: Date): Promise<void> {
+    const hourStartMs = Math.floor(at.getTime() / hourMs) * hourMs;
+    const key = `${hourStartMs}~${clientId}`;
+    const hour = this.hours.get(key) ?? {
+      hourStartMs,
+      clientId,
+      counts: { sent: 0, failed: 0, deferred: 0 },
+    };
+    hour.counts[status]++;
+    this.hours.set(key, hour);
+  }
+
+  async read(from: Date, to: Date): Promise<ActivityHour[]> {
+    return [...this.hours.values()]
+      .filter((h) => h.hourStartMs >= from.getTime() && h.hourStartMs < to.getTime())
+      .sort((a, b) => a.hourStartMs - b.hourStartMs)
+      .map((h) => structuredClone(h));
+  }
+}
