@@ -71,11 +71,13 @@ async function main(): Promise<void> {
         senders: ["*"],
         defaultSender: devSender,
         transport: "smtp",
+        // The local host's own client sees and acts on every client's messages (the console's operator).
+        operator: true,
       });
       env.MAILHOOK_CLIENTS = JSON.stringify(clients);
       lines.push(
         `  API key   ${devKey}`,
-        `  client    "dev": sends as ${devSender} unless a message gives another "from" (any sender allowed)`,
+        `  client    "dev" (an operator: sees every client's messages): sends as ${devSender} unless a message gives another "from" (any sender allowed)`,
       );
     } else {
       lines.push("  clients   yours, from MAILHOOK_CLIENTS (set MAILHOOK_DEV_KEY to add the dev client too)");
@@ -139,6 +141,7 @@ async function main(): Promise<void> {
         "",
         "mailhook is running",
         `  url       ${url}/api/v1/messages`,
+        `  console   ${url}/  (sign in with the API key)`,
         ...edgeLines,
         ...lines,
         "",

@@ -101,12 +101,14 @@ interface RouteBase {
    * (`shared/api/routeTemplate.ts`); no two routes of the table may match the same request.
    */
   route: string;
-  doc: RouteDoc;
+  /** What OpenAPI says of the operation; every API route has one, the console's files have none. */
+  doc?: RouteDoc;
 }
 
 /**
- * One API operation. Every route needs an API key unless it is declared `access: "public"` (the named
- * exemptions: health and the OpenAPI document); `handle` authenticates before the handler runs.
+ * One HTTP operation. Every route needs an API key unless it is declared `access: "public"` (the named
+ * exemptions: health, the OpenAPI document and the console's static files); `handle` authenticates before
+ * the handler runs.
  */
 export type Route = RouteBase &
   ({ access: "key"; handler: Handler<Client> } | { access: "public"; handler: Handler<undefined> });

@@ -1,3 +1,4 @@
+import { consoleRoute } from "./console/route.js";
 import type { Route } from "./http.js";
 import { openApiRoute } from "./openapi/route.js";
 import { cancelMessageRoute } from "./operations/cancelMessage.js";
@@ -31,6 +32,7 @@ export const routes: readonly Route[] = [
   listMailboxesRoute,
   getOverviewRoute,
   getCallerRoute,
+  consoleRoute(),
 ];
 
 /** The route a Function is registered for; throws when the table has no such name. */

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { problemTypeUri } from "../domain/problem.js";
 import { messageStatuses, publicStatusSchema } from "../domain/statusRecord.js";
 import { transportNames } from "../domain/transportName.js";
 
@@ -7,6 +8,34 @@ import { transportNames } from "../domain/transportName.js";
  * the OpenAPI document describes them, and the console (which imports this module and the domain's
  * schemas, nothing with Node built-ins) checks what it receives against them.
  */
+
+/** RFC 9457 problem details as `shared/domain/problem.ts` writes them (a test holds the two together). */
+export const problemSchema = z.looseObject({
+  type: z.string().describe(`A stable URI per kind of error, e.g. ${problemTypeUri("validation")}.`),
+  title: z.string(),
+  status: z
+    .number()
+    .int()
+    .describe("The HTTP status code of this answer (RFC 9457), never a message's state."),
+  detail: z.string(),
+  errors: z
+    .array(z.object({ field: z.string(), message: z.string() }))
+    .optional()
+    .describe("One entry per invalid field, e.g. to[2] or attachments[0].contentBytes."),
+  messageStatus: z
+    .string()
+    .optional()
+    .describe("The message's state when that state is why the request was refused (409), e.g. sent."),
+  limitBytes: z.number().int().optional().describe("The size limit that was exceeded (413), in bytes."),
+  setting: z.string().optional().describe("The app setting that changes that limit, e.g. MAX_MESSAGE_BYTES."),
+  field: z.string().optional().describe("The request field or header the problem is about."),
+  messageId: z.string().optional().describe("The message an Idempotency-Key already belongs to (409)."),
+  part: z
+    .number()
+    .int()
+    .optional()
+    .describe("The multipart part the problem is about, by its position in the body (1 is the first) (400)."),
+});
 
 /** A sending mailbox's usage and limits (`GET /api/v1/mailboxes/{address}/quota`, `GET /api/v1/mailboxes`). */
 export const mailboxViewSchema = z.object({

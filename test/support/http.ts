@@ -38,7 +38,8 @@ export async function call(route: Route, composed: Pick<Composed, "services">, o
     source: options.source ?? "127.0.0.1",
   };
   const response = await handle(route, request, composed.services, silentLogger);
-  const json = response.body ? (JSON.parse(response.body) as Record<string, unknown>) : undefined;
+  const isJson = /json/.test(response.headers["Content-Type"] ?? "");
+  const json = response.body && isJson ? (JSON.parse(response.body) as Record<string, unknown>) : undefined;
   // RFC 9457 §3.1.4: a problem's `status` is the HTTP status code; every in-process call holds it to that.
   if (
     response.headers["Content-Type"]?.startsWith("application/problem+json") &&

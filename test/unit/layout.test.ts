@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { projectRoot } from "../../dev/settings.js";
@@ -8,7 +8,7 @@ import { queueFunctions, timerFunctions } from "../../shared/host/functions.js";
 // The architecture as a check: the source's import graph has no cycles, and each room of shared/ imports
 // only from rooms below it. A new file or folder must find its place here.
 const root = projectRoot();
-const sourceFolders = ["shared", "functions", "dev", "cli", "scripts", "bench"];
+const sourceFolders = ["shared", "functions", "dev", "cli", "scripts", "bench", "console"];
 
 /** shared/ rooms from the bottom up; a room may import its own files and any room of a lower layer. */
 const layers: string[][] = [
@@ -26,7 +26,7 @@ function sourceFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const path = join(dir, name);
     if (statSync(path).isDirectory()) return sourceFiles(path);
-    return path.endsWith(".ts") ? [path] : [];
+    return /\.tsx?$/.test(path) ? [path] : [];
   });
 }
 
@@ -36,8 +36,22 @@ const files = sourceFolders.flatMap((folder) => sourceFiles(join(root, folder)))
 function importsOf(file: string): string[] {
   const text = readFileSync(file, "utf8");
   const found = [...text.matchAll(/(?:from|import)\s*\(?\s*["'](\.{1,2}\/[^"']+)["']/g)];
-  return found.map((m) => resolve(dirname(file), m[1]!.replace(/\.js$/, ".ts")));
+  return found.map((m) => {
+    const target = resolve(dirname(file), m[1]!.replace(/\.js$/, ".ts"));
+    return existsSync(target) ? target : target.replace(/\.ts$/, ".tsx");
+  });
 }
+
+/**
+ * What the console (a browser page) may import besides its own files: modules of shared/ that need nothing
+ * of Node, only zod and each other.
+ */
+const browserSafe = [
+  "shared/domain/statusRecord.ts",
+  "shared/domain/transportName.ts",
+  "shared/domain/problem.ts",
+  "shared/api/views.ts",
+];
 
 const graph = new Map(files.map((file) => [file, importsOf(file)]));
 const name = (file: string) => relative(root, file);
@@ -81,6 +95,31 @@ describe("layout", () => {
       }
     }
     expect(problems).toEqual([]);
+  });
+
+  it("keeps the console to its own files and the browser-safe schemas of shared/", () => {
+    const problems: string[] = [];
+    for (const [file, imports] of graph) {
+      const inConsole = name(file).startsWith("console/");
+      const safe = browserSafe.includes(name(file));
+      if (!inConsole && !safe) continue;
+      for (const target of imports) {
+        if (name(target).startsWith("console/") && inConsole) continue;
+        if (!browserSafe.includes(name(target))) problems.push(`${name(file)} imports ${name(target)}`);
+      }
+      if (safe && /from\s+["']node:/.test(readFileSync(file, "utf8")))
+        problems.push(`${name(file)} imports Node`);
+    }
+    expect(problems).toEqual([]);
+    // And the console never hands data to the HTML parser: text only.
+    const html = [...graph.keys()]
+      .filter((f) => name(f).startsWith("console/"))
+      .filter((f) =>
+        /dangerouslySetInnerHTML|innerHTML|outerHTML|insertAdjacentHTML|document\.write/.test(
+          readFileSync(f, "utf8"),
+        ),
+      );
+    expect(html.map(name)).toEqual([]);
   });
 
   it("registers one Function per file in functions/, each named in the route or function tables", () => {

@@ -40,7 +40,7 @@ describe("the Power Automate connector", () => {
   });
 
   it("covers every route in the table unless the route opts out", () => {
-    for (const route of routes) {
+    for (const route of routes.filter((r) => r.doc)) {
       for (const method of route.methods) {
         const found = operations.some(
           (o) => o.path === openApiPath(route.route) && o.method === method.toLowerCase(),

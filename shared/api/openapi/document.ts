@@ -2,6 +2,7 @@ import { z } from "zod";
 import { type ProblemKind, problemTypes, problemTypeUri } from "../../domain/problem.js";
 import type { Route, RouteDoc } from "../http.js";
 import { openApiPath } from "../routeTemplate.js";
+import { problemSchema } from "../views.js";
 
 /** A JSON Schema (2020-12, as OpenAPI 3.1 uses it) or any other JSON object of the document. */
 export type JsonObject = { [key: string]: unknown };
@@ -15,33 +16,8 @@ export interface OpenApiDocument extends JsonObject {
   components: { schemas: Record<string, JsonObject>; securitySchemes: Record<string, JsonObject> };
 }
 
-/** RFC 9457 problem details as `shared/domain/problem.ts` writes them (a test holds the two together). */
-export const problemSchema = z.looseObject({
-  type: z.string().describe(`A stable URI per kind of error, e.g. ${problemTypeUri("validation")}.`),
-  title: z.string(),
-  status: z
-    .number()
-    .int()
-    .describe("The HTTP status code of this answer (RFC 9457), never a message's state."),
-  detail: z.string(),
-  errors: z
-    .array(z.object({ field: z.string(), message: z.string() }))
-    .optional()
-    .describe("One entry per invalid field, e.g. to[2] or attachments[0].contentBytes."),
-  messageStatus: z
-    .string()
-    .optional()
-    .describe("The message's state when that state is why the request was refused (409), e.g. sent."),
-  limitBytes: z.number().int().optional().describe("The size limit that was exceeded (413), in bytes."),
-  setting: z.string().optional().describe("The app setting that changes that limit, e.g. MAX_MESSAGE_BYTES."),
-  field: z.string().optional().describe("The request field or header the problem is about."),
-  messageId: z.string().optional().describe("The message an Idempotency-Key already belongs to (409)."),
-  part: z
-    .number()
-    .int()
-    .optional()
-    .describe("The multipart part the problem is about, by its position in the body (1 is the first) (400)."),
-});
+// Kept with the other answers' schemas (the console reads it too); exported here for the document's users.
+export { problemSchema };
 
 /** The API's version, as in its paths (`/api/v1/...`). */
 export const apiVersion = "1.0.0";
@@ -230,8 +206,10 @@ function operation(doc: RouteDoc, requiresKey: boolean): JsonObject {
 export function buildOpenApiDocument(routes: readonly Route[], serverUrl: string): OpenApiDocument {
   const paths: OpenApiDocument["paths"] = {};
   for (const route of routes) {
-    const path = openApiPath(route.route);
     const { doc } = route;
+    // Not an API operation (the console's files).
+    if (!doc) continue;
+    const path = openApiPath(route.route);
     for (const method of route.methods) {
       const item = paths[path] ?? {};
       paths[path] = item;

@@ -1,0 +1,2 @@
+// Vite bundles imported style sheets; TypeScript only needs to know the import is allowed.
+declare module "*.css";

@@ -1,0 +1,3 @@
+import { registerHttpFunction } from "../shared/host/azure/functions.js";
+
+registerHttpFunction("console");
