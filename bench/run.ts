@@ -8,6 +8,7 @@ const benchmarks: Record<string, () => Promise<unknown>> = {
   pacing: () => import("./pacing.js").then((m) => m.run()),
   transports: () => import("./transports.js").then((m) => m.run()),
   edge: () => import("./edge.js").then((m) => m.run()),
+  statusWrites: () => import("./statusWrites.js").then((m) => m.run()),
 };
 
 const wanted = process.argv.slice(2);

@@ -9,6 +9,7 @@ import { jsonLogger, type Logger } from "../log.js";
 import { azureStorage, type StorageNames } from "../storage/azure/account.js";
 import { isStorageOutage } from "../storage/azure/restErrors.js";
 import { AzureTablePacingStore } from "../storage/azure/tablePacingStore.js";
+import { CoalescingCounters } from "../storage/coalescingCounters.js";
 import { CountingStatusStore } from "../storage/countingStatusStore.js";
 import { type Clock, systemClock } from "../storage/ports.js";
 import { buildTransports } from "../transport/registry.js";
@@ -29,7 +30,8 @@ export async function composeServices(config: Config, options: ComposeOptions = 
   const clients = new ClientRegistry(config.clients);
   const clock = options.clock ?? systemClock;
   const log = options.log ?? jsonLogger((_level, line) => process.stderr.write(`${line}\n`));
-  const statuses = new CountingStatusStore(storage.statuses, storage.activity, (error) =>
+  const activity = new CoalescingCounters(storage.activity);
+  const statuses = new CountingStatusStore(storage.statuses, activity, (error) =>
     log.warn("an overview count was lost", { error: error instanceof Error ? error.message : String(error) }),
   );
   const services: ApiServices = {
@@ -37,7 +39,7 @@ export async function composeServices(config: Config, options: ComposeOptions = 
     clients,
     messages: storage.messages,
     statuses,
-    activity: storage.activity,
+    activity,
     queue: storage.queue,
     idempotency: storage.idempotency,
     transports,

@@ -37,7 +37,7 @@ export class CountingStatusStore implements StatusStore {
     });
     const status = countedStatuses.find((s) => s === stored?.status);
     if (stored && changed && status && before?.status !== status)
-      await this.counters.add(clientId, status, new Date(stored.updatedAt)).catch(this.onError);
+      await this.counters.add(clientId, new Date(stored.updatedAt), { [status]: 1 }).catch(this.onError);
     return stored;
   }
 

@@ -138,8 +138,8 @@ export interface ActivityHour {
  * so that no single entity takes every message's write.
  */
 export interface ActivityCounters {
-  /** Counts one move of a client's message into `status` in the hour of `at`. */
-  add(clientId: string, status: CountedStatus, at: Date): Promise<void>;
+  /** Adds `counts` (moves of a client's messages into each status) to the hour of `at`. */
+  add(clientId: string, at: Date, counts: Partial<Record<CountedStatus, number>>): Promise<void>;
   /** The counts of the hours that start from `from` up to `to` (exclusive), every client; absent hours are 0. */
   read(from: Date, to: Date): Promise<ActivityHour[]>;
 }

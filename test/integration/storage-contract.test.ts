@@ -282,11 +282,11 @@ describe.each(suites)("storage contract: %s", (_name, make) => {
     const { activity } = adapters;
     const hour = Date.parse("2026-03-01T13:00:00.000Z");
     await Promise.all(
-      Array.from({ length: 16 }, (_, i) => activity.add("a1", "sent", new Date(hour + i * 1000))),
+      Array.from({ length: 16 }, (_, i) => activity.add("a1", new Date(hour + i * 1000), { sent: 1 })),
     );
-    await activity.add("a1", "failed", new Date(hour + 59 * 60_000));
-    await activity.add("a1", "deferred", new Date(hour + 60 * 60_000));
-    await activity.add("a2", "sent", new Date(hour));
+    await activity.add("a1", new Date(hour + 59 * 60_000), { failed: 1 });
+    await activity.add("a1", new Date(hour + 60 * 60_000), { deferred: 1 });
+    await activity.add("a2", new Date(hour), { sent: 1 });
     const hours = await activity.read(new Date(hour), new Date(hour + 2 * 3600_000));
     const byKey = Object.fromEntries(hours.map((h) => [`${h.hourStartMs - hour}/${h.clientId}`, h.counts]));
     expect(byKey).toEqual({

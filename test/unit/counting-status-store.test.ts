@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { type StatusRecord, transition } from "../../shared/domain/statusRecord.js";
+import { CoalescingCounters } from "../../shared/storage/coalescingCounters.js";
 import { CountingStatusStore } from "../../shared/storage/countingStatusStore.js";
 import { MemoryActivityCounters } from "../../shared/storage/memory/activityCounters.js";
 import { MemoryStatusStore } from "../../shared/storage/memory/statusStore.js";
@@ -56,5 +57,51 @@ describe("counting status changes for the overview", () => {
     expect(sent?.status).toBe("sent");
     expect((await store.get("c1", "m1"))?.status).toBe("sent");
     expect(errors).toHaveLength(1);
+  });
+});
+
+describe("coalescing counter writes", () => {
+  it("writes one batch at a time per client and hour, losing no count", async () => {
+    const memory = new MemoryActivityCounters();
+    const writes: number[] = [];
+    let slow: () => void = () => {};
+    const inner: ActivityCounters = {
+      add: async (clientId, at, counts) => {
+        writes.push((counts.sent ?? 0) + (counts.failed ?? 0));
+        // The first write is slow: everything added meanwhile must wait for, and go in, the second.
+        if (writes.length === 1) await new Promise<void>((resolve) => (slow = resolve));
+        await memory.add(clientId, at, counts);
+      },
+      read: (from, to) => memory.read(from, to),
+    };
+    const counters = new CoalescingCounters(inner);
+    const hour = new Date("2026-03-01T10:00:00.000Z");
+    const first = counters.add("c1", hour, { sent: 1 });
+    const more = Array.from({ length: 49 }, (_, i) =>
+      counters.add("c1", new Date(hour.getTime() + i * 1000), i % 2 ? { sent: 1 } : { failed: 1 }),
+    );
+    const other = counters.add("c2", hour, { sent: 1 });
+    slow();
+    await Promise.all([first, ...more, other]);
+    expect(writes).toEqual([1, 1, 49]);
+    const hours = await counters.read(hour, new Date(hour.getTime() + 3600_000));
+    expect(Object.fromEntries(hours.map((h) => [h.clientId, h.counts]))).toEqual({
+      c1: { sent: 25, failed: 25, deferred: 0 },
+      c2: { sent: 1, failed: 0, deferred: 0 },
+    });
+  });
+
+  it("rejects the adds of a batch whose write failed, and writes the next batch all the same", async () => {
+    let fail = true;
+    const inner: ActivityCounters = {
+      add: async () => {
+        if (fail) throw new Error("contended");
+      },
+      read: async () => [],
+    };
+    const counters = new CoalescingCounters(inner);
+    await expect(counters.add("c1", new Date(), { sent: 1 })).rejects.toThrow("contended");
+    fail = false;
+    await expect(counters.add("c1", new Date(), { sent: 1 })).resolves.toBeUndefined();
   });
 });

@@ -37,8 +37,12 @@ export class AzureTableActivityCounters implements ActivityCounters {
     private readonly random: () => number = Math.random,
   ) {}
 
-  async add(clientId: string, status: CountedStatus, at: Date): Promise<void> {
+  async add(clientId: string, at: Date, counts: Partial<Record<CountedStatus, number>>): Promise<void> {
     const { day, hour } = dayAndHour(at.getTime());
+    const plus = (current: z.infer<typeof countsSchema>) => {
+      for (const status of countedStatuses) current[status] += counts[status] ?? 0;
+      return JSON.stringify(countsSchema.parse(current));
+    };
     for (let attempt = 1; attempt <= attempts; attempt++) {
       const rowKey = `${hour}~${clientId}~${Math.floor(this.random() * activityShards)}`;
       try {
@@ -47,25 +51,23 @@ export class AzureTableActivityCounters implements ActivityCounters {
           throw error;
         });
         if (!entity) {
-          const counts = { v: 1 as const, sent: 0, failed: 0, deferred: 0, [status]: 1 };
-          await this.table.createEntity({ partitionKey: day, rowKey, counts: JSON.stringify(counts) });
+          const counts = plus({ v: 1, sent: 0, failed: 0, deferred: 0 });
+          await this.table.createEntity({ partitionKey: day, rowKey, counts });
           return;
         }
-        const counts = countsSchema.parse(JSON.parse(entity.counts));
-        counts[status]++;
-        await this.table.updateEntity(
-          { partitionKey: day, rowKey, counts: JSON.stringify(counts) },
-          "Replace",
-          { etag: entity.etag },
-        );
+        const next = plus(countsSchema.parse(JSON.parse(entity.counts)));
+        await this.table.updateEntity({ partitionKey: day, rowKey, counts: next }, "Replace", {
+          etag: entity.etag,
+        });
         return;
       } catch (error) {
         if (!(error instanceof RestError && (error.statusCode === 409 || error.statusCode === 412)))
           throw error;
-        await new Promise((resolve) => setTimeout(resolve, this.random() * 10 * attempt));
+        // Another writer took this shard: wait a little, exponentially, and draw a shard anew.
+        await new Promise((resolve) => setTimeout(resolve, this.random() * Math.min(200, 5 * 2 ** attempt)));
       }
     }
-    throw new Error(`the ${status} count of ${clientId} stayed contended over ${attempts} attempts`);
+    throw new Error(`the counts of ${clientId} stayed contended over ${attempts} attempts`);
   }
 
   async read(from: Date, to: Date): Promise<ActivityHour[]> {

@@ -1,4 +1,4 @@
-import type { ActivityCounters, ActivityHour, CountedStatus } from "../ports.js";
+import { type ActivityCounters, type ActivityHour, type CountedStatus, countedStatuses } from "../ports.js";
 
 const hourMs = 3600_000;
 
@@ -6,7 +6,7 @@ const hourMs = 3600_000;
 export class MemoryActivityCounters implements ActivityCounters {
   private readonly hours = new Map<string, ActivityHour>();
 
-  async add(clientId: string, status: CountedStatus, at: Date): Promise<void> {
+  async add(clientId: string, at: Date, counts: Partial<Record<CountedStatus, number>>): Promise<void> {
     const hourStartMs = Math.floor(at.getTime() / hourMs) * hourMs;
     const key = `${hourStartMs}~${clientId}`;
     const hour = this.hours.get(key) ?? {
@@ -14,7 +14,7 @@ export class MemoryActivityCounters implements ActivityCounters {
       clientId,
       counts: { sent: 0, failed: 0, deferred: 0 },
     };
-    hour.counts[status]++;
+    for (const status of countedStatuses) hour.counts[status] += counts[status] ?? 0;
     this.hours.set(key, hour);
   }
 
