@@ -45,7 +45,13 @@ export const leftoverAgeMs = 24 * 3600 * 1000;
  */
 export async function purgeExpired(deps: RetentionDeps): Promise<PurgeReport> {
   const now = deps.clock.now().getTime();
-  const report: PurgeReport = { failedContent: 0, records: 0, idempotencyKeys: 0, leftovers: 0, reindexed: 0 };
+  const report: PurgeReport = {
+    failedContent: 0,
+    records: 0,
+    idempotencyKeys: 0,
+    leftovers: 0,
+    reindexed: 0,
+  };
 
   // First, so that what an older release wrote is listed (and found by the retention below) like the rest.
   for (const client of deps.config.clients) {

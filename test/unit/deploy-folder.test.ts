@@ -21,6 +21,9 @@ async function project(): Promise<string> {
     await writeFile(join(root, "dist", folder, "a.js.map"), "{}");
     await writeFile(join(root, "dist", folder, "a.d.ts"), "export {};\n");
   }
+  // The console's built page: served by the console Function from the package.
+  await mkdir(join(root, "dist", "console"), { recursive: true });
+  await writeFile(join(root, "dist", "console", "index.html"), "<!doctype html>\n");
   await mkdir(join(root, "node_modules", "vitest"), { recursive: true });
   return root;
 }
@@ -36,12 +39,13 @@ async function files(root: string, sub = ""): Promise<string[]> {
 }
 
 describe("the deploy folder", () => {
-  it("holds the functions, shared code and package files, nothing for development", async () => {
+  it("holds the functions, shared code, the console's page and package files, nothing for development", async () => {
     const root = await project();
     const out = join(dir, "staged");
     await stageDeployFolder(root, out, { install: false });
     expect(await files(out)).toEqual([
       ".mailhook-deploy-folder",
+      "dist/console/index.html",
       "dist/functions/a.js",
       "dist/shared/transport/a.js",
       "host.json",
@@ -49,7 +53,7 @@ describe("the deploy folder", () => {
       "package.json",
     ]);
     const size = await folderSize(out);
-    expect(size.files).toBe(6);
+    expect(size.files).toBe(7);
     expect(Object.keys(size.byEntry).sort()).toEqual([
       ".mailhook-deploy-folder",
       "dist",
@@ -59,7 +63,7 @@ describe("the deploy folder", () => {
     ]);
     // Staging again replaces what it made.
     await stageDeployFolder(root, out, { install: false });
-    expect((await files(out)).length).toBe(6);
+    expect((await files(out)).length).toBe(7);
   });
 
   it("never empties a folder it did not make, nor the project itself", async () => {
