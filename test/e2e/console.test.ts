@@ -277,6 +277,29 @@ describe("the operator's console in a browser", () => {
   );
 
   it(
+    "cancels a scheduled message after asking, and records who did",
+    async () => {
+      const id = await send(devKey, {
+        to: ["later@contoso.com"],
+        subject: "Tomorrow's reminder",
+        text: "x",
+        sendAt: new Date(Date.now() + 86_400_000).toISOString(),
+      });
+      await page.goto(`${host.url}/?view=message&id=${id}`);
+      await page.getByRole("button", { name: "Cancel message" }).click();
+      // Nothing happens before the confirmation; "No, keep it" goes back.
+      await page.getByRole("button", { name: "No, keep it" }).click();
+      expect(await page.locator(".status-line .badge").textContent()).toBe("scheduled");
+      await page.getByRole("button", { name: "Cancel message" }).click();
+      await page.getByRole("button", { name: "Yes, cancel it" }).click();
+      await page.locator(".status-line .badge", { hasText: /^cancelled$/ }).waitFor();
+      expect(await page.locator(".timeline").textContent()).toMatch(/cancelled\s*cancel requested\s*by dev/);
+      expect(await page.getByRole("button", { name: /Retry|Cancel message/ }).count()).toBe(0);
+    },
+    slow,
+  );
+
+  it(
     "shows each mailbox's usage as meters with the right numbers after a burst",
     async () => {
       // A burst from one mailbox: 7 messages of 2 recipients each, all within the minute the view shows.
