@@ -77,7 +77,8 @@ async function main(): Promise<void> {
       env.MAILHOOK_CLIENTS = JSON.stringify(clients);
       lines.push(
         `  API key   ${devKey}`,
-        `  client    "dev" (an operator: sees every client's messages): sends as ${devSender} unless a message gives another "from" (any sender allowed)`,
+        `  client    "dev": sends as ${devSender} unless a message gives another "from" (any sender allowed)`,
+        `  operator  "dev" sees and acts on every client's messages (API and console)`,
       );
     } else {
       lines.push("  clients   yours, from MAILHOOK_CLIENTS (set MAILHOOK_DEV_KEY to add the dev client too)");

@@ -17,7 +17,7 @@ let served: { server: Server; url: string };
 
 beforeAll(async () => {
   env = await startTestServices([client]);
-  served = await serveRoutes(routes, "api", env.services, silentLogger, 0);
+  served = await serveRoutes(routes, "", env.services, silentLogger, 0);
 });
 afterAll(async () => {
   served?.server.closeAllConnections();
