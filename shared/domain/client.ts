@@ -5,10 +5,15 @@ import { addressSchema, senderAllowed, senderPatternSchema } from "./address.js"
 /**
  * The ways mailhook sends: Microsoft Graph sendMail, SMTP AUTH client submission, Direct Send and relay
  * through a connector (Microsoft's "How to set up a multifunction device or application to send email using
- * Microsoft 365": https://learn.microsoft.com/exchange/mail-flow-best-practices/how-to-set-up-a-multifunction-device-or-application-to-send-email-using-microsoft-365-or-office-365).
+ * Microsoft 365": https://learn.microsoft.com/exchange/mail-flow-best-practices/how-to-set-up-a-multifunction-device-or-application-to-send-email-using-microsoft-365-or-office-365),
+ * and High Volume Email, SMTP submission of internal mail from an HVE account
+ * (https://learn.microsoft.com/exchange/mail-flow-best-practices/high-volume-mails-m365).
  */
-export const transportNames = ["graph", "smtp", "direct", "relay"] as const;
+export const transportNames = ["graph", "smtp", "direct", "relay", "hve"] as const;
 export type TransportName = (typeof transportNames)[number];
+
+/** Transports that reach only the tenant's own accepted domains: an external recipient is refused at intake. */
+export const internalOnlyTransports: ReadonlySet<TransportName> = new Set(["direct", "hve"]);
 
 export const domainSchema = z
   .string()

@@ -69,6 +69,29 @@ export function buildTransports(config: Config): Map<TransportName, Transport> {
         // Direct Send: no credentials; STARTTLS when the MX offers it (it always does in Exchange Online).
         transports.set(name, mxTransport(name, { requireTLS: false }));
         break;
+      case "hve":
+        // High Volume Email: SMTP submission with STARTTLS (TLS 1.2+), XOAUTH2 with the app's token for
+        // Exchange Online (https://learn.microsoft.com/exchange/mail-flow-best-practices/oauth-high-volume-mails-m365)
+        // unless HVE_PASSWORDS holds the account's password.
+        transports.set(
+          name,
+          new SmtpTransport({
+            name,
+            host: config.hve.host,
+            port: config.hve.port,
+            requireTLS: true,
+            auth: config.entra
+              ? {
+                  kind: "passwordOrOauth2",
+                  password: (mailbox) => passwordFrom(config.hve.passwords, mailbox),
+                  tokens: entraTokens(),
+                  scope: exchangeSmtpScope,
+                }
+              : basicAuth(config.hve.passwords, "HVE_PASSWORDS"),
+            connectionsPerMailbox: config.hve.concurrency,
+          }),
+        );
+        break;
       case "relay": {
         const { relayClientCertificate: pem, relayClientCertificatePath: path } = mx();
         const source = pem
@@ -86,13 +109,18 @@ export function buildTransports(config: Config): Map<TransportName, Transport> {
   return transports;
 }
 
-function basicAuth(passwords: Record<string, string>): SmtpAuth {
+/** SMTP_PASSWORDS and HVE_PASSWORDS map mailbox → password; "*" is the login for any mailbox without its own. */
+function passwordFrom(passwords: Record<string, string>, mailbox: string): string | undefined {
+  const own = Object.entries(passwords).find(([m]) => m.toLowerCase() === mailbox.toLowerCase());
+  return own?.[1] ?? passwords["*"];
+}
+
+function basicAuth(passwords: Record<string, string>, setting = "SMTP_PASSWORDS"): SmtpAuth {
   return {
     kind: "basic",
     password(mailbox) {
-      // SMTP_PASSWORDS maps mailbox → password; "*" is the login for any mailbox without its own entry.
-      const pass = passwords[mailbox.toLowerCase()] ?? passwords[mailbox] ?? passwords["*"];
-      if (!pass) throw new MissingLoginError(`no SMTP password for ${mailbox} in SMTP_PASSWORDS`);
+      const pass = passwordFrom(passwords, mailbox);
+      if (!pass) throw new MissingLoginError(`no SMTP password for ${mailbox} in ${setting}`);
       return pass;
     },
   };

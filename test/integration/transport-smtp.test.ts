@@ -192,6 +192,94 @@ describe("smtp transport (SMTP AUTH client submission)", () => {
   });
 });
 
+describe("hve transport (High Volume Email)", () => {
+  const account = "alerts@contoso.com";
+
+  it("submits with XOAUTH2 and the app's Exchange Online token, which must carry Mail.Send", async () => {
+    const graph = await startFakeGraph({
+      tls: tls(),
+      tenantId: "t1",
+      clientId: "app-1",
+      clientSecret: "s3cret",
+    });
+    started.push(graph);
+    // HVE accepts the app when the token carries Office 365 Exchange Online Mail.Send and the account lists the
+    // app (Add-HVEAppAccess): https://learn.microsoft.com/exchange/mail-flow-best-practices/oauth-high-volume-mails-m365
+    const server = await peer({
+      auth: {
+        tokenValid: (user, token) =>
+          user === account &&
+          graph.tokenValid(token, outlookResource) &&
+          (graph.tokenRoles(token) ?? []).includes("Mail.Send"),
+      },
+    });
+    const hve = transports(
+      {
+        HVE_HOST: "localhost",
+        HVE_PORT: String(server.port),
+        ENTRA_TENANT_ID: "t1",
+        ENTRA_CLIENT_ID: "app-1",
+        ENTRA_CLIENT_SECRET: "s3cret",
+        ENTRA_AUTHORITY_HOST: graph.url,
+      },
+      "hve",
+    );
+    expect(await hve.send(message({ from: { address: account } }))).toMatchObject({ kind: "sent" });
+    expect(server.received.map((r) => [r.user, r.authMethod, r.secure])).toEqual([
+      [account, "XOAUTH2", true],
+    ]);
+    expect(graph.tokenRequests).toEqual([{ resource: outlookResource, credential: "secret" }]);
+  });
+
+  it("signs in with the account's password from HVE_PASSWORDS, others with OAuth", async () => {
+    const graph = await startFakeGraph({
+      tls: tls(),
+      tenantId: "t1",
+      clientId: "app-1",
+      clientSecret: "s3cret",
+    });
+    started.push(graph);
+    const server = await peer({
+      auth: {
+        passwords: { [account]: password },
+        tokenValid: (user, token) => user === "ops@contoso.com" && graph.tokenValid(token, outlookResource),
+      },
+    });
+    const hve = transports(
+      {
+        HVE_HOST: "localhost",
+        HVE_PORT: String(server.port),
+        HVE_PASSWORDS: JSON.stringify({ [account]: password }),
+        ENTRA_TENANT_ID: "t1",
+        ENTRA_CLIENT_ID: "app-1",
+        ENTRA_CLIENT_SECRET: "s3cret",
+        ENTRA_AUTHORITY_HOST: graph.url,
+      },
+      "hve",
+    );
+    expect(await hve.send(message({ from: { address: account } }))).toMatchObject({ kind: "sent" });
+    expect(await hve.send(message({ from: { address: "ops@contoso.com" } }))).toMatchObject({ kind: "sent" });
+    expect(server.received.map((r) => [r.user, r.authMethod, r.secure])).toEqual([
+      [account, "PLAIN", true],
+      ["ops@contoso.com", "XOAUTH2", true],
+    ]);
+  });
+
+  it("never sends a password or token without STARTTLS", async () => {
+    const server = await peer({ startTls: false, auth: { passwords: { [account]: password } } });
+    const hve = transports(
+      {
+        HVE_HOST: "localhost",
+        HVE_PORT: String(server.port),
+        HVE_PASSWORDS: JSON.stringify({ "*": password }),
+      },
+      "hve",
+    );
+    expect(await hve.send(message({ from: { address: account } }))).toMatchObject({ kind: "permanent" });
+    expect(server.received).toEqual([]);
+  });
+});
+
 describe("direct transport (Direct Send)", () => {
   it("sends to MX_ENDPOINT host:port without auth, with STARTTLS when offered", async () => {
     const server = await peer();

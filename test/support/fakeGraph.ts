@@ -642,6 +642,10 @@ export async function startFakeGraph(options: FakeGraphOptions) {
       const issued = tokens.get(token);
       return !!issued && issued.resource === resource && issued.expiresAtMs > Date.now();
     },
+    /** The application permissions a token issued here carries (undefined for a token not issued here). */
+    tokenRoles(token: string): string[] | undefined {
+      return tokens.get(token)?.roles;
+    },
     inject(fault: Fault): void {
       faults.push({ ...fault });
     },

@@ -11,12 +11,42 @@ import { classifySmtpFailure, type SmtpFailure } from "./outcome.js";
 
 /**
  * How a mailbox logs in: a password (SMTP AUTH basic), an app-only token (SMTP AUTH XOAUTH2, the SASL user
- * being the mailbox), or not at all (Direct Send; relay, authenticated by IP or client certificate).
+ * being the mailbox), either one per mailbox (High Volume Email: the account's password when one is
+ * configured, else OAuth), or not at all (Direct Send; relay, authenticated by IP or client certificate).
  */
 export type SmtpAuth =
   | { kind: "basic"; password(mailbox: string): string }
   | { kind: "oauth2"; tokens: TokenProvider; scope: string }
+  | {
+      kind: "passwordOrOauth2";
+      password(mailbox: string): string | undefined;
+      tokens: TokenProvider;
+      scope: string;
+    }
   | { kind: "none" };
+
+/** How one mailbox logs in, once `SmtpAuth` is resolved for it. */
+type MailboxLogin =
+  | { kind: "basic"; password: string }
+  | { kind: "oauth2"; tokens: TokenProvider; scope: string }
+  | { kind: "none" };
+
+function loginFor(auth: SmtpAuth, mailbox: string): MailboxLogin {
+  switch (auth.kind) {
+    case "none":
+      return auth;
+    case "oauth2":
+      return auth;
+    case "basic":
+      return { kind: "basic", password: auth.password(mailbox) };
+    case "passwordOrOauth2": {
+      const password = auth.password(mailbox);
+      return password !== undefined
+        ? { kind: "basic", password }
+        : { kind: "oauth2", tokens: auth.tokens, scope: auth.scope };
+    }
+  }
+}
 
 export interface SmtpTransportSettings {
   name: TransportName;
@@ -53,7 +83,14 @@ export class SmtpTransport implements Transport {
   }
 
   async send(message: OutboundMessage): Promise<SendOutcome> {
-    const { auth } = this.settings;
+    let auth: MailboxLogin;
+    try {
+      auth = loginFor(this.settings.auth, message.from.address);
+    } catch (error) {
+      if (error instanceof MissingLoginError)
+        return { kind: "permanent", code: "config", text: error.message };
+      throw error;
+    }
     if (auth.kind === "oauth2") {
       // Get the token before connecting: a credential problem is classified as one, not as an SMTP failure.
       try {
@@ -67,14 +104,7 @@ export class SmtpTransport implements Transport {
         };
       }
     }
-    let pool: Transporter<SMTPPool.SentMessageInfo>;
-    try {
-      pool = this.pool(message.from.address);
-    } catch (error) {
-      if (error instanceof MissingLoginError)
-        return { kind: "permanent", code: "config", text: error.message };
-      throw error;
-    }
+    const pool = this.pool(message.from.address, auth);
     try {
       const info = await pool.sendMail(await mailOptions(message));
       return { kind: "sent", providerMessageId: info.messageId, response: info.response };
@@ -88,7 +118,7 @@ export class SmtpTransport implements Transport {
     this.pools.clear();
   }
 
-  private pool(mailbox: string): Transporter<SMTPPool.SentMessageInfo> {
+  private pool(mailbox: string, login: MailboxLogin): Transporter<SMTPPool.SentMessageInfo> {
     const key = mailbox.toLowerCase();
     const existing = this.pools.get(key);
     if (existing) return existing;
@@ -109,7 +139,7 @@ export class SmtpTransport implements Transport {
       connectionTimeout: settings.timeoutsMs?.connection ?? 30_000,
       greetingTimeout: settings.timeoutsMs?.connection ?? 30_000,
       socketTimeout: settings.timeoutsMs?.socket ?? 120_000,
-      ...loginOptions(settings.auth, mailbox),
+      ...loginOptions(login, mailbox),
     });
     this.pools.set(key, pool);
     return pool;
@@ -149,12 +179,12 @@ async function mailOptions(message: OutboundMessage): Promise<SendMailOptions> {
   };
 }
 
-function loginOptions(auth: SmtpAuth, mailbox: string) {
+function loginOptions(auth: MailboxLogin, mailbox: string) {
   switch (auth.kind) {
     case "none":
       return {};
     case "basic":
-      return { auth: { user: mailbox, pass: auth.password(mailbox) } };
+      return { auth: { user: mailbox, pass: auth.password } };
     case "oauth2":
       return {
         auth: {
