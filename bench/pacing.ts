@@ -9,6 +9,7 @@ import { Readable } from "node:stream";
 import { dispatchMessage } from "../shared/app/dispatchMessage.js";
 import { MailboxPacer } from "../shared/app/mailboxPacer.js";
 import type { DispatchDeps } from "../shared/app/services.js";
+import { TenantPacer } from "../shared/app/tenantPacer.js";
 import type { TransportName } from "../shared/domain/client.js";
 import { encodeEnvelope, type QueueEnvelope } from "../shared/domain/envelope.js";
 import type { StoredMessage } from "../shared/domain/message.js";
@@ -17,12 +18,14 @@ import type { StatusRecord } from "../shared/domain/statusRecord.js";
 import { type Logger, silentLogger } from "../shared/log.js";
 import { defaultPacingSettings, type PacingSettings } from "../shared/pacing/limits.js";
 import { MemoryPacingStore } from "../shared/storage/memory/pacingStore.js";
+import { MemoryTenantPacingStore } from "../shared/storage/memory/tenantPacingStore.js";
 import type {
   Clock,
   MessageStore,
   OutboundQueue,
   PacingStore,
   StatusStore,
+  TenantPacingStore,
 } from "../shared/storage/ports.js";
 import type { SendOutcome } from "../shared/transport/outcome.js";
 import type { Transport } from "../shared/transport/transport.js";
@@ -159,6 +162,10 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
   const [minLatency, maxLatency] = options.latencyMs ?? [200, 1500];
   const crashRate = options.crashRate ?? 0;
 
+  // The tenant's external recipient limit is never hit here, but every dispatch of these (external) messages
+  // reads its record: counted per message like the mailbox's own operations.
+  const tenantStore = new MemoryTenantPacingStore(undefined, false);
+  const tenantRng = random((options.seed ?? 1) + 1);
   const instances = Array.from({ length: options.dispatchers ?? 4 }, () => {
     const offsetMs = ((rng() - 0.5) * (options.skewMs ?? 0)) | 0;
     const clock: Clock = { now: () => new Date(sim.nowMs + offsetMs) };
@@ -188,6 +195,25 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
   };
 
   const dispatchDeps = (id: string, clock: Clock, crash: () => void): DispatchDeps => {
+    const countedTenant: TenantPacingStore = {
+      counters: tenantStore.counters,
+      get: () => {
+        count(id);
+        return tenantStore.get();
+      },
+      update: (change) => {
+        const before = tenantStore.counters.reads + tenantStore.counters.writes;
+        return tenantStore.update(change).finally(() => {
+          count(id, tenantStore.counters.reads + tenantStore.counters.writes - before);
+        });
+      },
+    };
+    const tenant = new TenantPacer(
+      countedTenant,
+      { probeIntervalMs: 30 * 60_000, leaseMs: settings.leaseMs },
+      clock,
+      tenantRng,
+    );
     const counted: PacingStore = {
       counters: pacingStore.counters,
       get: (mailbox) => {
@@ -266,6 +292,7 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
       clock,
       log: options.log ?? silentLogger,
       pacer: new MailboxPacer(counted, settings, clock),
+      tenant,
       sleep: sim.sleep,
       saveToSentItems: () => false,
     };

@@ -138,7 +138,8 @@ async function clientMain(peers: Peers): Promise<void> {
   const attachment = randomBytes(attachmentBytes);
   const expectSent = async (transport: Transport, i: number) => {
     const outcome = await transport.send(message(i, attachment));
-    if (outcome.kind !== "sent") throw new Error(`${transport.name}: ${outcome.kind} ${outcome.text}`);
+    if (outcome.kind !== "sent")
+      throw new Error(`${transport.name}: ${outcome.kind} ${JSON.stringify(outcome)}`);
   };
 
   const tokens = createTokenProvider({

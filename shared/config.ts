@@ -140,7 +140,7 @@ const envSchema = z
     HVE_MAX_MESSAGE_BYTES: positiveInt(hveDefaults.messageBytes),
     HVE_CONCURRENCY: positiveInt(hveDefaults.concurrency),
     // Tenant external recipient rate limit (550 5.7.233): how often a paused tenant tries one external message.
-    TENANT_EXTERNAL_PROBE_MINUTES: positiveInt(30),
+    TENANT_EXTERNAL_PROBE_MINUTES: z.coerce.number().positive().default(30),
     // Graph: 150 MB uploaded per 5 minutes per app and mailbox (read as 10^6-byte megabytes: the smaller reading).
     GRAPH_UPLOAD_MB_PER_5_MINUTES: positiveInt(150),
     MAILBOX_MESSAGES_PER_MINUTE: positiveInt(30),
@@ -366,7 +366,7 @@ function settingsFrom(e: z.output<typeof envSchema>) {
      */
     tenant: {
       acceptedDomains: e.ACCEPTED_DOMAINS,
-      externalProbeMs: e.TENANT_EXTERNAL_PROBE_MINUTES * 60_000,
+      externalProbeMs: Math.round(e.TENANT_EXTERNAL_PROBE_MINUTES * 60_000),
     },
     /** Direct Send and relay: the tenant's MX endpoint (`endpoint` is its host name; `port` 25 unless set). */
     ...(e.MX_ENDPOINT && e.ACCEPTED_DOMAINS

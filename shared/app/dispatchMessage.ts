@@ -1,22 +1,19 @@
 import { text } from "node:stream/consumers";
-import {
-  decodeEnvelope,
-  encodeEnvelope,
-  parseQueuedMessage,
-  type QueueEnvelope,
-} from "../domain/envelope.js";
+import { decodeEnvelope, parseQueuedMessage, type QueueEnvelope } from "../domain/envelope.js";
 import type { QueuedMessage } from "../domain/message.js";
-import { toOutbound } from "../domain/outbound.js";
+import { type OutboundMessage, toOutbound } from "../domain/outbound.js";
 import { isFinal, type StatusRecord, transition } from "../domain/statusRecord.js";
 import type { ThrottleFeedback } from "../pacing/window.js";
 import { describeWait } from "../pacing/wording.js";
 import { type MessageStore, PacingContentionError } from "../storage/ports.js";
 import type { SendOutcome } from "../transport/outcome.js";
 import type { Transport } from "../transport/transport.js";
+import { defer, requeue } from "./defer.js";
 import { markFailed } from "./failMessage.js";
 import type { MailboxPacer } from "./mailboxPacer.js";
 import { recordOutcome } from "./recordOutcome.js";
 import type { DispatchDeps } from "./services.js";
+import { passTenant, settleTenant, type TenantTicket } from "./tenantGate.js";
 
 const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -46,8 +43,16 @@ export async function dispatchMessage(item: unknown, deps: DispatchDeps): Promis
   }
   const transport = deps.transports.get(record.transport);
   if (!transport) throw new Error(`transport ${record.transport} is not configured`);
+  const message = await loadMessage(envelope, deps.messages);
+  // The tenant's external recipient limit first (it holds messages of every mailbox), then the mailbox's own.
+  const ticket = await passTenant(envelope, message, deps);
+  if (ticket === undefined) return;
   const leaseId = await reserveSlot(envelope, record, deps);
-  if (leaseId !== undefined) await sendInSlot(envelope, transport, leaseId, deps);
+  if (leaseId === undefined) {
+    await settleTenant(ticket, undefined, envelope, deps);
+    return;
+  }
+  await sendInSlot(envelope, outboundOf(message, envelope, deps), transport, { leaseId, ticket }, deps);
 }
 
 /**
@@ -88,17 +93,16 @@ async function reserveSlot(
       }));
       return undefined;
     case "wait": {
-      const at = deps.clock.now();
       // Woken before its booked slot (a visibility timeout is capped at 7 days): the booking stands as it is.
-      if (decision.reason !== "early") {
-        const policy = deps.pacer.policy(envelope.mailbox, record.transport);
-        const reason = describeWait(decision, policy, envelope.recipients);
-        const nextAttemptAt = new Date(decision.until).toISOString();
-        await deps.statuses.update(envelope.clientId, envelope.id, (r) =>
-          isFinal(r.status) ? undefined : transition(r, "deferred", at, { nextAttemptAt, reason }),
-        );
-      }
-      await requeue(envelope, deps, decision.until - at.getTime());
+      const reason =
+        decision.reason === "early"
+          ? undefined
+          : describeWait(
+              decision,
+              deps.pacer.policy(envelope.mailbox, record.transport),
+              envelope.recipients,
+            );
+      await defer(envelope, deps, decision.until, reason);
       deps.log.info("message deferred by pacing", {
         messageId: envelope.id,
         reason: decision.reason,
@@ -109,22 +113,22 @@ async function reserveSlot(
   }
 }
 
-/** Sends in a reserved slot, then records the outcome and hands the slot back to pacing. */
+/** Sends in a reserved slot, then records the outcome and hands the slot (and a tenant probe) back. */
 async function sendInSlot(
   envelope: QueueEnvelope,
+  message: OutboundMessage,
   transport: Transport,
-  leaseId: string,
+  slot: { leaseId: string; ticket: TenantTicket },
   deps: DispatchDeps,
 ): Promise<void> {
   const release = (throttle?: ThrottleFeedback) =>
     deps.pacer.release(envelope.mailbox, transport.name, {
-      leaseId,
+      leaseId: slot.leaseId,
       recipients: envelope.recipients,
       throttle,
     });
   let outcome: SendOutcome;
   try {
-    const message = await loadMessage(envelope, deps.messages);
     const sending = await deps.statuses.update(envelope.clientId, envelope.id, (r) =>
       isFinal(r.status)
         ? undefined
@@ -137,17 +141,14 @@ async function sendInSlot(
     if (sending?.status !== "sending") {
       // Cancelled (or finished elsewhere) while waiting for the slot: nothing to send.
       await release();
+      await settleTenant(slot.ticket, undefined, envelope, deps);
       return;
     }
-    outcome = await transport.send(
-      toOutbound(message, {
-        saveToSentItems: deps.saveToSentItems(message.clientId),
-        download: (path) => deps.messages.download(path),
-      }),
-    );
+    outcome = await transport.send(message);
   } catch (error) {
-    // The send may or may not have happened: the reservation keeps counting, only the lease ends.
+    // The send may or may not have happened: the reservation keeps counting, only the leases end.
     await release();
+    await settleTenant(slot.ticket, undefined, envelope, deps);
     throw error;
   }
   deps.log.info("send attempt finished", {
@@ -156,7 +157,10 @@ async function sendInSlot(
     outcome: outcome.kind,
     code: "code" in outcome ? outcome.code : undefined,
   });
-  if (outcome.kind === "throttled") {
+  // What the answer says about the tenant's external recipient limit: a refusal there is planned after the
+  // tenant's pause, and the mailbox itself is not paused (its internal mail goes on).
+  const tenantPlannedAt = await settleTenant(slot.ticket, outcome, envelope, deps);
+  if (outcome.kind === "throttled" && outcome.cause !== "tenantExternal") {
     // The mailbox pauses; the answer is this message's slot after the pause.
     const plannedAt = await release({
       retryAfterMs: outcome.retryAfterMs,
@@ -176,17 +180,20 @@ async function sendInSlot(
       }),
     );
   if (outcome.kind === "transient") await releaseQuietly();
-  await recordOutcome(outcome, envelope, deps, undefined);
-  await releaseQuietly();
-}
-
-/** Puts the message back on the queue, invisible for `delayMs`. */
-async function requeue(envelope: QueueEnvelope, deps: DispatchDeps, delayMs: number): Promise<void> {
-  await deps.queue.send(encodeEnvelope(envelope), { delayMs: Math.max(0, delayMs) });
+  await recordOutcome(outcome, envelope, deps, tenantPlannedAt);
+  if (outcome.kind !== "transient") await releaseQuietly();
 }
 
 async function loadMessage(envelope: QueueEnvelope, messages: MessageStore): Promise<QueuedMessage> {
   if (envelope.message) return envelope.message;
   const json = await text(await messages.download(envelope.messageBlob!));
   return parseQueuedMessage(envelope, JSON.parse(json));
+}
+
+function outboundOf(message: QueuedMessage, envelope: QueueEnvelope, deps: DispatchDeps): OutboundMessage {
+  return toOutbound(message, {
+    saveToSentItems: deps.saveToSentItems(message.clientId),
+    download: (path) => deps.messages.download(path),
+    ...(envelope.only ? { only: envelope.only } : {}),
+  });
 }

@@ -3,6 +3,7 @@ import { transition } from "../domain/statusRecord.js";
 import { describeThrottle } from "../pacing/wording.js";
 import type { SendOutcome } from "../transport/outcome.js";
 import { markFailed } from "./failMessage.js";
+import { recordPartial } from "./partialDelivery.js";
 import type { DispatchDeps } from "./services.js";
 
 /** Thrown for a transient failure: the queue trigger retries it, and after maxDequeueCount it goes to poison. */
@@ -15,8 +16,8 @@ export class TransientSendError extends Error {
 
 /**
  * Records what a send attempt came to: sent (content deleted, reported), permanent (dead letter, reported),
- * throttled (deferred to `plannedAt`, the slot pacing booked after the pause; no attempt spent) or
- * transient (deferred, then thrown so the queue retries it).
+ * throttled (deferred to `plannedAt`, the slot pacing booked after the pause; no attempt spent),
+ * transient (deferred, then thrown so the queue retries it), or partial (./partialDelivery.ts).
  */
 export async function recordOutcome(
   outcome: SendOutcome,
@@ -28,6 +29,9 @@ export async function recordOutcome(
   const now = deps.clock.now();
   const at = now.toISOString();
   switch (outcome.kind) {
+    case "partial":
+      await recordPartial(outcome, envelope, deps, plannedAt);
+      return;
     case "sent": {
       const sent = await deps.statuses.update(clientId, id, (r) =>
         transition(
@@ -50,7 +54,7 @@ export async function recordOutcome(
     }
     case "permanent":
       await markFailed(envelope, deps, () => ({
-        reason: outcome.text,
+        reason: outcome.reason ?? outcome.text,
         lastError: { code: outcome.code, text: outcome.text },
       }));
       return;

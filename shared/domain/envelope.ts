@@ -7,6 +7,12 @@ const envelopeFields = {
   mailbox: z.string(),
   recipients: z.number().int().positive(),
   messageBlob: z.string().optional(),
+  /**
+   * The recipients still to send to, when the others already have the message (a partial delivery at
+   * SMTP RCPT, e.g. 550 5.7.233 for the external ones); absent: every recipient. Added within the versions:
+   * a release that does not know it drops it and sends to every recipient again (same Message-ID).
+   */
+  only: z.array(z.string()).min(1).optional(),
 };
 
 /** Version 1: a composed message (JSON or multipart), inline when small, else a Blob reference. */

@@ -22,10 +22,31 @@ export function describeWait(
 
 /** The `reason` a message deferred by a provider's throttling answer shows. */
 export function describeThrottle(
-  outcome: { cause: "rate" | "concurrency" | "quota"; code?: string; text: string },
+  outcome: { cause: "rate" | "concurrency" | "quota" | "tenantExternal"; code?: string; text: string },
   plannedAt: string,
 ): string {
-  const why =
-    outcome.cause === "quota" ? "the mailbox is over its daily recipient quota" : "throttled by the provider";
-  return `${why} (${outcome.code ?? "no code"}): ${outcome.text}; paused until ${plannedAt}`;
+  const why = {
+    quota: "the mailbox is over its daily recipient quota",
+    tenantExternal:
+      "the tenant is over its external recipient limit for the last 24 hours, so messages with external " +
+      "recipients wait (internal ones keep going)",
+    rate: "throttled by the provider",
+    concurrency: "throttled by the provider",
+  }[outcome.cause];
+  const next = outcome.cause === "tenantExternal" ? "next try at" : "paused until";
+  return `${why} (${outcome.code ?? "no code"}): ${outcome.text}; ${next} ${plannedAt}`;
+}
+
+/** The `reason` a message held back by the tenant's external recipient limit shows. */
+export function describeTenantWait(
+  decision: { until: number; since: number; reason: string },
+  externalRecipients: number,
+): string {
+  const since = new Date(decision.since).toISOString();
+  const at = new Date(decision.until).toISOString();
+  return (
+    `the tenant is over its external recipient limit for the last 24 hours (since ${since}: ${decision.reason}); ` +
+    `this message has ${externalRecipients} external recipient${externalRecipients === 1 ? "" : "s"} and waits, ` +
+    `internal mail keeps going; next try at ${at}`
+  );
 }

@@ -3,14 +3,20 @@ import type { TransportName } from "../domain/client.js";
 import { readPemPair } from "./entra/credential.js";
 import { createTokenProvider, exchangeSmtpScope, type TokenProvider } from "./entra/tokenProvider.js";
 import { GraphTransport } from "./graph/transport.js";
+import type { PasswordLoginHistory } from "./smtp/loginMemory.js";
 import { MissingLoginError, type SmtpAuth, SmtpTransport } from "./smtp/transport.js";
 import type { Transport } from "./transport.js";
 
 /**
  * The transports the configured clients use, built once per process (one token client shared by graph and
- * smtp+oauth2). Refuses what cannot work at start-up: unreadable certificates, missing settings.
+ * smtp+oauth2). Refuses what cannot work at start-up: unreadable certificates, missing settings. `logins` is
+ * the shared memory of password logins that worked (the composition root passes the storage adapter).
  */
-export function buildTransports(config: Config): Map<TransportName, Transport> {
+export function buildTransports(
+  config: Config,
+  options: { logins?: PasswordLoginHistory } = {},
+): Map<TransportName, Transport> {
+  const { logins } = options;
   const used = new Set(config.clients.map((c) => c.transport));
   const transports = new Map<TransportName, Transport>();
   let tokens: TokenProvider | undefined;
@@ -62,6 +68,7 @@ export function buildTransports(config: Config): Map<TransportName, Transport> {
                 ? { kind: "oauth2", tokens: entraTokens(), scope: exchangeSmtpScope }
                 : basicAuth(config.smtp.passwords),
             connectionsPerMailbox: 3,
+            ...(logins ? { logins } : {}),
           }),
         );
         break;
@@ -89,6 +96,7 @@ export function buildTransports(config: Config): Map<TransportName, Transport> {
                 }
               : basicAuth(config.hve.passwords, "HVE_PASSWORDS"),
             connectionsPerMailbox: config.hve.concurrency,
+            ...(logins ? { logins } : {}),
           }),
         );
         break;

@@ -4,10 +4,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StatusRecord } from "../../shared/domain/statusRecord.js";
 import { azureStorage } from "../../shared/storage/azure/account.js";
 import { MemoryIdempotencyStore } from "../../shared/storage/memory/idempotencyStore.js";
+import { MemoryLoginHistoryStore } from "../../shared/storage/memory/loginHistoryStore.js";
 import { MemoryMessageStore } from "../../shared/storage/memory/messageStore.js";
 import { MemoryStatusStore } from "../../shared/storage/memory/statusStore.js";
 import {
   type IdempotencyStore,
+  type LoginHistoryStore,
   type MessageStore,
   StatusConflictError,
   type StatusStore,
@@ -36,6 +38,7 @@ interface Adapters {
   messages: MessageStore;
   statuses: StatusStore;
   idempotency: IdempotencyStore;
+  logins: LoginHistoryStore;
 }
 
 /** One contract, two adapters: the Azure ones against Azurite and the in-memory fakes. */
@@ -46,6 +49,7 @@ const suites: [string, () => Promise<Adapters>][] = [
       messages: new MemoryMessageStore(),
       statuses: new MemoryStatusStore(),
       idempotency: new MemoryIdempotencyStore(),
+      logins: new MemoryLoginHistoryStore(),
     }),
   ],
   [
@@ -152,5 +156,15 @@ describe.each(suites)("storage contract: %s", (_name, make) => {
     const dayLater = new Date(now.getTime() + 25 * 3600_000);
     expect((await idempotency.claim("c3", "key-1", claim("m7", dayLater), dayLater)).messageId).toBe("m7");
     expect(await idempotency.purgeBefore(new Date(now.getTime() - 3600_000), 100)).toBe(0);
+  });
+
+  it("remembers when a password login last worked, per transport and mailbox, case-insensitively", async () => {
+    const { logins } = adapters;
+    expect(await logins.lastSuccessAt("smtp", "scanner@contoso.com")).toBeUndefined();
+    await logins.recordSuccess("smtp", "Scanner@Contoso.com", 1_765_000_000_123);
+    expect(await logins.lastSuccessAt("smtp", "scanner@contoso.com")).toBe(1_765_000_000_123);
+    expect(await logins.lastSuccessAt("hve", "scanner@contoso.com")).toBeUndefined();
+    await logins.recordSuccess("smtp", "scanner@contoso.com", 1_765_000_999_000);
+    expect(await logins.lastSuccessAt("smtp", "SCANNER@contoso.com")).toBe(1_765_000_999_000);
   });
 });

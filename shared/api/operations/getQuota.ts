@@ -23,6 +23,19 @@ const quotaSchema = z.object({
   nextSlotAt: z.string().describe("When a new message could be sent (now, when nothing is waiting)."),
   pausedUntil: z.string().optional().describe("Set while the provider has throttled the mailbox."),
   pauseReason: z.string().optional(),
+  tenantExternalPause: z
+    .object({
+      since: z.string().describe("When Exchange Online first refused external recipients (550 5.7.233)."),
+      nextProbeAt: z
+        .string()
+        .describe("When one message with external recipients tries again (past: the next one that comes)."),
+      reason: z.string().describe("Exchange Online's answer."),
+    })
+    .optional()
+    .describe(
+      "Set while the tenant is over its external recipient limit for the last 24 hours: messages with " +
+        "external recipients wait, from every mailbox; internal mail keeps going.",
+    ),
 });
 
 /** Only mailboxes the caller may send as; any other is simply not found (even when it exists). */
@@ -31,7 +44,10 @@ const getQuota: Handler = async (request, { services, client }) => {
   if (addressProblem(mailbox) !== undefined || !senderAllowed(client.senders, mailbox)) {
     throw new ProblemError("notFound", `No mailbox ${mailbox} for this client.`);
   }
-  const view = await services.pacer.quota(mailbox, client.transport);
+  const [view, tenant] = await Promise.all([
+    services.pacer.quota(mailbox, client.transport),
+    services.tenant.view(),
+  ]);
   const iso = (ms: number) => new Date(ms).toISOString();
   return jsonResponse(
     200,
@@ -43,6 +59,15 @@ const getQuota: Handler = async (request, { services, client }) => {
       nextSlotAt: iso(view.nextSlotAt),
       ...(view.pausedUntil !== undefined ? { pausedUntil: iso(view.pausedUntil) } : {}),
       ...(view.pauseReason !== undefined ? { pauseReason: view.pauseReason } : {}),
+      ...(tenant
+        ? {
+            tenantExternalPause: {
+              since: iso(tenant.externalPausedSince),
+              nextProbeAt: iso(tenant.nextProbeAt),
+              reason: tenant.reason,
+            },
+          }
+        : {}),
     }),
   );
 };
@@ -58,7 +83,8 @@ export const getQuotaRoute: Route = {
     summary: "Get mailbox quota",
     description:
       "Messages in the current rolling window, recipients in the last 24 hours, the limits, sends in flight " +
-      "and the next free slot of a mailbox the caller may send as.",
+      "and the next free slot of a mailbox the caller may send as, and whether the tenant is over its " +
+      "external recipient limit.",
     pathParams: {
       address: { description: "The sending mailbox, e.g. scanner@contoso.com.", schema: z.string() },
     },

@@ -5,9 +5,10 @@ import type { TransportName } from "../../domain/client.js";
 import type { OutboundMessage } from "../../domain/outbound.js";
 import { classifyTokenFailure } from "../entra/outcome.js";
 import { TokenError, type TokenProvider } from "../entra/tokenProvider.js";
-import type { SendOutcome } from "../outcome.js";
+import type { FailedOutcome, SendOutcome } from "../outcome.js";
 import type { Transport } from "../transport.js";
-import { classifySmtpFailure, type SmtpFailure } from "./outcome.js";
+import { type PasswordLoginHistory, PasswordLoginMemory } from "./loginMemory.js";
+import { classifySmtpFailure, type SmtpContext, type SmtpFailure } from "./outcome.js";
 
 /**
  * How a mailbox logs in: a password (SMTP AUTH basic), an app-only token (SMTP AUTH XOAUTH2, the SASL user
@@ -60,6 +61,8 @@ export interface SmtpTransportSettings {
   /** Exchange Online allows 3 concurrent SMTP AUTH connections per mailbox; the 4th gets 432 4.3.2. */
   connectionsPerMailbox: number;
   timeoutsMs?: { connection: number; socket: number };
+  /** Shared memory of password logins that worked (it sharpens the advice on a later 535 5.7.3). */
+  logins?: PasswordLoginHistory;
 }
 
 /** Raised by a basic `password` lookup when a mailbox has no password configured. */
@@ -72,6 +75,7 @@ const tokenRenewalMarginMs = 5 * 60_000;
 export class SmtpTransport implements Transport {
   readonly name: TransportName;
   private readonly pools = new Map<string, Transporter<SMTPPool.SentMessageInfo>>();
+  private readonly logins: PasswordLoginMemory;
 
   constructor(private readonly settings: SmtpTransportSettings) {
     if (settings.auth.kind !== "none" && !settings.requireTLS) {
@@ -80,6 +84,7 @@ export class SmtpTransport implements Transport {
       );
     }
     this.name = settings.name;
+    this.logins = new PasswordLoginMemory(settings.logins, settings.name);
   }
 
   async send(message: OutboundMessage): Promise<SendOutcome> {
@@ -105,11 +110,31 @@ export class SmtpTransport implements Transport {
       }
     }
     const pool = this.pool(message.from.address, auth);
+    const mailbox = message.from.address;
+    const login = auth.kind === "basic" ? "password" : auth.kind;
+    const context: SmtpContext = { transport: this.name, mailbox, login };
     try {
       const info = await pool.sendMail(await mailOptions(message));
-      return { kind: "sent", providerMessageId: info.messageId, response: info.response };
+      if (login === "password") await this.logins.succeeded(mailbox);
+      const sent = { providerMessageId: info.messageId, response: info.response };
+      // Some recipients refused at RCPT while others took it (nodemailer then sends to the others): say which,
+      // so none is dropped silently (550 5.7.233 refuses exactly the external ones).
+      const refused = (info.rejectedErrors ?? []).map(
+        (e: Error & Partial<SmtpFailure> & { recipient?: string }) => ({
+          address: e.recipient ?? "",
+          outcome: failedOutcome(classifySmtpFailure(asSmtpFailure(e), context)),
+        }),
+      );
+      return refused.length > 0 ? { kind: "partial", ...sent, refused } : { kind: "sent", ...sent };
     } catch (error) {
-      return classifySmtpFailure(asSmtpFailure(error));
+      const failure = asSmtpFailure(error);
+      // Only a refused password needs the memory: it tells "turned off" from "wrong" (./advice.ts).
+      const refused = login === "password" && /^535\b/.test(failure.response?.trim() ?? "");
+      const passwordWorkedAt = refused ? await this.logins.workedAt(mailbox) : undefined;
+      return classifySmtpFailure(failure, {
+        ...context,
+        ...(passwordWorkedAt !== undefined ? { passwordWorkedAt } : {}),
+      });
     }
   }
 
@@ -146,13 +171,23 @@ export class SmtpTransport implements Transport {
   }
 }
 
-/** nodemailer's message: composed from the fields, or the caller's own MIME passed through with its envelope. */
+/** A refused recipient's reply is never a success; an unreadable one is retried like any unknown answer. */
+function failedOutcome(outcome: SendOutcome): FailedOutcome {
+  return outcome.kind === "sent" || outcome.kind === "partial"
+    ? { kind: "transient", text: "refused recipient without a reply" }
+    : outcome;
+}
+
+/**
+ * nodemailer's message: composed from the fields, or the caller's own MIME passed through with its envelope.
+ * `envelopeRecipients` (the rest of a message some recipients already have) narrows RCPT TO, never the headers.
+ */
 async function mailOptions(message: OutboundMessage): Promise<SendMailOptions> {
+  const envelopeTo = (
+    message.envelopeRecipients ?? (message.kind === "mime" ? message.recipients : undefined)
+  )?.map((r) => r.address);
   if (message.kind === "mime") {
-    return {
-      envelope: { from: message.from.address, to: message.recipients.map((r) => r.address) },
-      raw: await message.open(),
-    };
+    return { envelope: { from: message.from.address, to: envelopeTo ?? [] }, raw: await message.open() };
   }
   const attachments = await Promise.all(
     message.attachments.map(async (a) => ({
@@ -164,6 +199,7 @@ async function mailOptions(message: OutboundMessage): Promise<SendMailOptions> {
     })),
   );
   return {
+    ...(envelopeTo ? { envelope: { from: message.from.address, to: envelopeTo } } : {}),
     messageId: message.messageId,
     from: message.from,
     to: message.to,
