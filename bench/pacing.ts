@@ -16,7 +16,7 @@ import type { StoredMessage } from "../shared/domain/message.js";
 import type { OutboundMessage } from "../shared/domain/outbound.js";
 import type { StatusRecord } from "../shared/domain/statusRecord.js";
 import { type Logger, silentLogger } from "../shared/log.js";
-import { defaultPacingSettings, type PacingSettings } from "../shared/pacing/limits.js";
+import { defaultPacingSettings, graphUploadWindowMs, type PacingSettings } from "../shared/pacing/limits.js";
 import { MemoryPacingStore } from "../shared/storage/memory/pacingStore.js";
 import { MemoryTenantPacingStore } from "../shared/storage/memory/tenantPacingStore.js";
 import type {
@@ -96,6 +96,8 @@ export interface SimMessage {
   mailbox: string;
   arrivalMs: number;
   recipients: number;
+  /** Bytes the send uploads (Graph's 150 MB per 5 minutes); only with `transport: "graph"`. */
+  uploadBytes?: number;
 }
 
 export interface SimOptions {
@@ -126,6 +128,7 @@ export interface Delivery {
   startMs: number;
   endMs: number;
   recipients: number;
+  uploadBytes: number;
 }
 
 export interface SimResult {
@@ -133,7 +136,7 @@ export interface SimResult {
   delivered: number;
   duplicates: number;
   undelivered: number;
-  violations: { messages: number; recipients: number; concurrency: number };
+  violations: { messages: number; recipients: number; concurrency: number; uploads: number };
   /** Sends per window while backlogged, as a fraction of the limit (1 = at the limit); NaN when never backlogged. */
   utilization: number;
   opsPerMessage: { mean: number; max: number };
@@ -158,6 +161,7 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
   const ops = new Map<string, number>();
   const count = (id: string, n = 1) => ops.set(id, (ops.get(id) ?? 0) + n);
   const deliveries: Delivery[] = [];
+  const uploadsOf = new Map<string, number>();
   let poisoned = 0;
   const [minLatency, maxLatency] = options.latencyMs ?? [200, 1500];
   const crashRate = options.crashRate ?? 0;
@@ -261,6 +265,7 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
     const transport: Transport = {
       name: transportName,
       close: async () => {},
+      ...(transportName === "graph" ? { uploadBytes: (m: OutboundMessage) => uploadsOf.get(m.id) ?? 0 } : {}),
       send: (message: OutboundMessage): Promise<SendOutcome> => {
         if (rng() < crashRate) {
           // The dispatcher dies here: the reservation is made, nothing is sent, nobody reports back.
@@ -279,6 +284,7 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
             startMs,
             endMs: sim.nowMs,
             recipients: record.recipients,
+            uploadBytes: uploadsOf.get(message.id) ?? 0,
           });
           return { kind: "sent" };
         });
@@ -300,6 +306,7 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
 
   options.messages.forEach((m, i) => {
     const id = `m${i}`;
+    if (m.uploadBytes) uploadsOf.set(id, m.uploadBytes);
     const stored: StoredMessage = {
       v: 1,
       id,
@@ -361,7 +368,8 @@ function measure(
   const dayMs = 24 * 3600_000;
   const byMailbox = groupBy(deliveries, (d) => d.mailbox);
   const ids = new Set(deliveries.map((d) => d.id));
-  const violations = { messages: 0, recipients: 0, concurrency: 0 };
+  const violations = { messages: 0, recipients: 0, concurrency: 0, uploads: 0 };
+  const uploadBudget = options.transport === "graph" ? settings.graphUploadBytesPerWindow : undefined;
   for (const [mailbox, sent] of byMailbox) {
     const limit = settings.mailboxes[mailbox]?.messagesPerWindow ?? settings.messagesPerWindow;
     const concurrency = settings.concurrency ?? (options.transport === "graph" ? 4 : 3);
@@ -376,6 +384,17 @@ function measure(
       total += d.recipients;
       while (byArrival[first]!.arrivalMs <= d.arrivalMs - dayMs) total -= byArrival[first++]!.recipients;
       if (total > settings.recipientsPerWindow) violations.recipients++;
+    }
+    if (uploadBudget !== undefined) {
+      // At most the budget's bytes arriving in any 5 minutes (each send's bytes at its arrival).
+      let head = 0;
+      let bytes = 0;
+      for (const d of byArrival) {
+        bytes += d.uploadBytes;
+        while (byArrival[head]!.arrivalMs <= d.arrivalMs - graphUploadWindowMs)
+          bytes -= byArrival[head++]!.uploadBytes;
+        if (bytes > uploadBudget) violations.uploads++;
+      }
     }
     const edges = sent.flatMap((d) => [
       [d.startMs, 1],
@@ -519,7 +538,7 @@ export async function run(): Promise<void> {
         messages: result.messages,
         delivered: result.delivered,
         duplicates: result.duplicates,
-        "violations (msg/rcpt/conc)": `${result.violations.messages}/${result.violations.recipients}/${result.violations.concurrency}`,
+        "violations (msg/rcpt/conc/upload)": `${result.violations.messages}/${result.violations.recipients}/${result.violations.concurrency}/${result.violations.uploads}`,
         "utilization backlogged": `${(result.utilization * 100).toFixed(1)}%`,
         "ops/msg mean": result.opsPerMessage.mean,
         "ops/msg max": result.opsPerMessage.max,

@@ -57,6 +57,8 @@ export async function run(): Promise<void> {
     clientSecret: peers.clientSecret,
     sendDelayMs: graphDelayMs,
     record: false,
+    // The benchmark measures the transports' own speed, far past what one mailbox may upload in 5 minutes.
+    uploadLimit: { bytes: Number.MAX_SAFE_INTEGER, windowMs: 1 },
   });
   const smtp = await startSmtpPeer({ tls, auth: { passwords: { [mailbox]: peers.password } } });
   try {

@@ -47,12 +47,13 @@ export async function dispatchMessage(item: unknown, deps: DispatchDeps): Promis
   // The tenant's external recipient limit first (it holds messages of every mailbox), then the mailbox's own.
   const ticket = await passTenant(envelope, message, deps);
   if (ticket === undefined) return;
-  const leaseId = await reserveSlot(envelope, record, deps);
+  const outbound = outboundOf(message, envelope, deps);
+  const leaseId = await reserveSlot(envelope, record, deps, transport.uploadBytes?.(outbound) ?? 0);
   if (leaseId === undefined) {
     await settleTenant(ticket, undefined, envelope, deps);
     return;
   }
-  await sendInSlot(envelope, outboundOf(message, envelope, deps), transport, { leaseId, ticket }, deps);
+  await sendInSlot(envelope, outbound, transport, { leaseId, ticket }, deps);
 }
 
 /**
@@ -64,6 +65,7 @@ async function reserveSlot(
   envelope: QueueEnvelope,
   record: StatusRecord,
   deps: DispatchDeps,
+  uploadBytes: number,
 ): Promise<string | undefined> {
   // A deferred message holds a booking for its planned slot (shared/pacing/window.ts).
   const bookedAt =
@@ -73,6 +75,7 @@ async function reserveSlot(
     decision = await deps.pacer.reserve(envelope.mailbox, record.transport, {
       recipients: envelope.recipients,
       bookedAt,
+      uploadBytes,
     });
   } catch (error) {
     if (!(error instanceof PacingContentionError)) throw error;
@@ -101,6 +104,7 @@ async function reserveSlot(
               decision,
               deps.pacer.policy(envelope.mailbox, record.transport),
               envelope.recipients,
+              uploadBytes,
             );
       await defer(envelope, deps, decision.until, reason);
       deps.log.info("message deferred by pacing", {

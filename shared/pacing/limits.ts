@@ -78,6 +78,7 @@ export const defaultPacingSettings: PacingSettings = {
   safetyMarginPercent: 0,
   clockSkewMs: 1 * second,
   leaseMs: 300 * second,
+  graphUploadBytesPerWindow: 150_000_000,
 };
 
 /** Graph allows 4 concurrent requests per app and mailbox; the SMTP options share SMTP AUTH's 3 connections. */

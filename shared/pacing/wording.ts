@@ -6,12 +6,14 @@ export function describeWait(
   decision: Extract<PacingDecision, { kind: "wait" }>,
   policy: PacingPolicy,
   recipients: number,
+  uploadBytes = 0,
 ): string {
   const at = new Date(decision.until).toISOString();
   const { limits } = policy;
   const texts: Record<WaitReason, string> = {
     messages: `the mailbox is at its limit of ${limits.messagesPerWindow} messages per ${limits.messageWindowMs / 1000} s; next slot at ${at}`,
     recipients: `the mailbox is at its limit of ${limits.recipientsPerWindow} recipients per 24 h and this message has ${recipients}; enough of the window frees at ${at}`,
+    uploads: `the mailbox is at Graph's upload limit of ${mb(limits.uploadBytesPerWindow ?? 0)} per ${limits.uploadWindowMs / 60_000} minutes and this message uploads ${mb(uploadBytes)}; enough of the window frees at ${at}`,
     concurrency: `${limits.concurrency} sends are already in flight for this mailbox; next try at ${at}`,
     paused: `the mailbox is paused (${decision.pauseReason ?? "throttled by the provider"}); planned for ${at}`,
     backlog: `waiting behind earlier messages from this mailbox; planned for ${at}`,
@@ -19,6 +21,8 @@ export function describeWait(
   };
   return texts[decision.reason];
 }
+
+const mb = (bytes: number) => `${(bytes / 1_000_000).toFixed(1)} MB`;
 
 /** The `reason` a message deferred by a provider's throttling answer shows. */
 export function describeThrottle(

@@ -14,10 +14,21 @@ const quotaSchema = z.object({
     windowSeconds: z.number().describe("Length of the rolling message window (Exchange Online: 60 s)."),
     recipientsPerDay: z.number().int().describe("Recipients allowed in any rolling 24 hours (10,000)."),
     concurrency: z.number().int().describe("Sends at once (SMTP AUTH: 3 connections; Graph: 4 requests)."),
+    uploadBytesPerWindow: z
+      .number()
+      .int()
+      .optional()
+      .describe("Graph only: bytes uploaded in any rolling upload window (150 MB per 5 minutes)."),
+    uploadWindowSeconds: z.number().optional().describe("Graph only: length of the upload window (300 s)."),
   }),
   usage: z.object({
     messagesInWindow: z.number().int().describe("Messages sent or being sent in the current rolling window."),
     recipientsInDay: z.number().int().describe("Recipients of messages sent in the last 24 hours."),
+    uploadBytesInWindow: z
+      .number()
+      .int()
+      .optional()
+      .describe("Graph only: bytes uploaded in the upload window."),
   }),
   inFlight: z.number().int().describe("Sends in progress now."),
   nextSlotAt: z.string().describe("When a new message could be sent (now, when nothing is waiting)."),

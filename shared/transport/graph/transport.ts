@@ -18,6 +18,7 @@ import {
   type AttachmentRoute,
   bccHeader,
   fileAttachment,
+  graphUploadBytes,
   inlineFields,
   planGraphSend,
   sendsAsMime,
@@ -124,6 +125,10 @@ export class GraphTransport implements Transport {
       if (outcome.kind === "throttled") this.throttles.set(mailbox, (this.throttles.get(mailbox) ?? 0) + 1);
       return outcome;
     }
+  }
+
+  uploadBytes(message: OutboundMessage): number {
+    return graphUploadBytes(message);
   }
 
   async close(): Promise<void> {
