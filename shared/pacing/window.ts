@@ -407,16 +407,7 @@ function gateAt(
 function uploadSlot(state: PacingState, at: number, needed: number, policy: PacingPolicy): number {
   const budget = policy.limits.uploadBytesPerWindow;
   if (budget === undefined || needed <= 0) return at;
-  const window = uploadWindow(policy);
-  const want = Math.min(needed, budget);
-  const entries = uploadEntries(state).filter(([e]) => e > at - window);
-  let total = entries.reduce((sum, [, bytes]) => sum + bytes, 0);
-  if (total + want <= budget) return at;
-  for (const [e, bytes] of entries) {
-    total -= bytes;
-    if (total + want <= budget) return e + window;
-  }
-  return at + window;
+  return roomAt(uploadEntries(state), at, uploadWindow(policy), budget, Math.min(needed, budget));
 }
 
 function uploadEntries(state: PacingState): [number, number][] {
@@ -446,14 +437,28 @@ function recipientSlot(state: PacingState, at: number, needed: number, policy: P
     const aheadMs = Math.max(0, state.cursorAt - at);
     return at + window + Math.ceil(aheadMs * Math.min(1, (needed - max) / booked));
   }
-  const entries = allEntries(state).filter(([e]) => e > at - window);
-  let total = entries.reduce((sum, [, r]) => sum + r, 0);
-  if (total + needed <= max) return at;
-  for (const [e, r] of entries) {
-    total -= r;
-    if (total + needed <= max) return e + window;
+  return roomAt(allEntries(state), at, window, max, needed);
+}
+
+/**
+ * The earliest start ≥ `at` at which `[end, amount]` entries (sorted by end) that ended in the last `windowMs`
+ * leave room for `needed` more under `limit`: the moment enough of the oldest ones age out.
+ */
+function roomAt(
+  entries: readonly [number, number][],
+  at: number,
+  windowMs: number,
+  limit: number,
+  needed: number,
+): number {
+  const inWindow = entries.filter(([e]) => e > at - windowMs);
+  let total = inWindow.reduce((sum, [, amount]) => sum + amount, 0);
+  if (total + needed <= limit) return at;
+  for (const [e, amount] of inWindow) {
+    total -= amount;
+    if (total + needed <= limit) return e + windowMs;
   }
-  return at + window;
+  return at + windowMs;
 }
 
 /** When `recipients` would fit if the provider's window were full now: our oldest recipients ageing out. */

@@ -1,16 +1,14 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import type { QueueSettings } from "../../dev/hostSettings.js";
-import { LocalQueueTrigger } from "../../dev/queueTrigger.js";
+import type { LocalQueueTrigger } from "../../dev/queueTrigger.js";
 import { getMessageRoute } from "../../shared/api/operations/getMessage.js";
 import { getQuotaRoute } from "../../shared/api/operations/getQuota.js";
 import { submitMessageRoute } from "../../shared/api/operations/submitMessage.js";
-import { dispatchMessage } from "../../shared/app/dispatchMessage.js";
 import { type Composed, composeServices } from "../../shared/host/compose.js";
-import { silentLogger } from "../../shared/log.js";
 import { startTestServices, testClient } from "../support/env.js";
 import { bearer, call } from "../support/http.js";
 import { type SmtpPeer, startSmtpPeer } from "../support/smtpPeer.js";
+import { triggerFor } from "../support/trigger.js";
 
 // The tenant external recipient limit end to end: Azurite, two instances, the queue trigger, and an SMTP
 // peer that answers 550 5.7.233 at RCPT once the tenant's external allowance is spent.
@@ -23,15 +21,6 @@ let peer: SmtpPeer;
 let env: Awaited<ReturnType<typeof startTestServices>>;
 let other: Composed;
 let triggers: LocalQueueTrigger[] = [];
-
-const queueSettings: QueueSettings = {
-  batchSize: 8,
-  newBatchThreshold: 4,
-  maxDequeueCount: 5,
-  visibilityTimeout: 1000,
-  maxPollingInterval: 200,
-  messageEncoding: "base64",
-};
 
 beforeAll(async () => {
   peer = await startSmtpPeer({
@@ -52,16 +41,7 @@ beforeAll(async () => {
     },
   });
   other = await composeServices(env.services.config, { storageNames: env.names });
-  triggers = [env, other].map(
-    (composed) =>
-      new LocalQueueTrigger(
-        composed.storage.queueClient,
-        composed.storage.poisonQueueClient,
-        queueSettings,
-        (item) => dispatchMessage(item, composed.dispatchDeps(silentLogger)),
-        silentLogger,
-      ),
-  );
+  triggers = [env, other].map(triggerFor);
   for (const trigger of triggers) trigger.start();
 });
 
