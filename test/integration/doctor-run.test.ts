@@ -446,7 +446,7 @@ describe("mailhook doctor on port 25 (Direct Send and relay)", () => {
     const line = `FAIL  mx endpoint localhost:${dropping.port}: blocked by the platform: outbound TCP ${dropping.port} is dropped on this network (no connection within 0.5 s), while localhost:${submission} connects`;
     expect(stdout).toContain(line);
     expect(fixOf(stdout, line)).toMatch(
-      /use smtp \(SMTP AUTH on port 587\) or graph instead of direct and relay; for Direct Send, send from your own network/,
+      /use smtp \(SMTP AUTH on port 587\), graph or hve instead of direct and relay; for Direct Send, send from your own network/,
     );
     expect(fixOf(stdout, line)).toContain("a NAT gateway does not");
   });
