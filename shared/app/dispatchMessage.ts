@@ -1,5 +1,5 @@
 import { text } from "node:stream/consumers";
-import { decodeEnvelope, parseQueuedMessage, type QueueEnvelope } from "../domain/envelope.js";
+import { decodeEnvelope, parseQueuedMessage, type QueueEnvelope, withBooking } from "../domain/envelope.js";
 import type { QueuedMessage } from "../domain/message.js";
 import { type OutboundMessage, toOutbound } from "../domain/outbound.js";
 import { isFinal, type StatusRecord, transition } from "../domain/statusRecord.js";
@@ -69,7 +69,9 @@ async function reserveSlot(
 ): Promise<string | undefined> {
   // A deferred message holds a booking for its planned slot (shared/pacing/window.ts).
   const bookedAt =
-    record.status === "deferred" && record.nextAttemptAt ? Date.parse(record.nextAttemptAt) : undefined;
+    !envelope.unbooked && record.status === "deferred" && record.nextAttemptAt
+      ? Date.parse(record.nextAttemptAt)
+      : undefined;
   let decision: Awaited<ReturnType<MailboxPacer["reserve"]>>;
   try {
     decision = await deps.pacer.reserve(envelope.mailbox, record.transport, {
@@ -106,7 +108,7 @@ async function reserveSlot(
               envelope.recipients,
               uploadBytes,
             );
-      await defer(envelope, deps, decision.until, reason);
+      await defer(withBooking(envelope, true), deps, decision.until, reason);
       deps.log.info("message deferred by pacing", {
         messageId: envelope.id,
         reason: decision.reason,

@@ -1,4 +1,4 @@
-import { encodeEnvelope, type QueueEnvelope } from "../domain/envelope.js";
+import { encodeEnvelope, type QueueEnvelope, withBooking } from "../domain/envelope.js";
 import { transition } from "../domain/statusRecord.js";
 import type { RefusedRecipient, SendOutcome } from "../transport/outcome.js";
 import type { DispatchDeps } from "./services.js";
@@ -69,11 +69,11 @@ export async function recordPartial(
         ? Math.max(...throttles)
         : transientRetryMs;
   const nextAttemptAt = new Date(now.getTime() + Math.max(0, delayMs)).toISOString();
-  const rest: QueueEnvelope = {
-    ...envelope,
-    only: retryable.map((r) => r.address),
-    recipients: retryable.length,
-  };
+  // The rest waits for its refusal's time, not for a slot the mailbox's pacing booked.
+  const rest: QueueEnvelope = withBooking(
+    { ...envelope, only: retryable.map((r) => r.address), recipients: retryable.length },
+    false,
+  );
   await deps.statuses.update(clientId, id, (r) =>
     transition(
       r,

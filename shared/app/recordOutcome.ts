@@ -1,4 +1,4 @@
-import { encodeEnvelope, type QueueEnvelope } from "../domain/envelope.js";
+import { encodeEnvelope, type QueueEnvelope, withBooking } from "../domain/envelope.js";
 import { transition } from "../domain/statusRecord.js";
 import { describeThrottle } from "../pacing/wording.js";
 import type { SendOutcome } from "../transport/outcome.js";
@@ -68,7 +68,9 @@ export async function recordOutcome(
           lastError: { code: outcome.code, text: outcome.text, at },
         }),
       );
-      await deps.queue.send(encodeEnvelope(envelope), { delayMs: Math.max(0, plannedMs - now.getTime()) });
+      // A mailbox pause booked the message's slot; the tenant's pause did not (shared/app/tenantGate.ts).
+      const next = withBooking(envelope, outcome.cause !== "tenantExternal");
+      await deps.queue.send(encodeEnvelope(next), { delayMs: Math.max(0, plannedMs - now.getTime()) });
       return;
     }
     case "transient":

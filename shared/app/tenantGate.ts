@@ -1,4 +1,4 @@
-import type { QueueEnvelope } from "../domain/envelope.js";
+import { type QueueEnvelope, withBooking } from "../domain/envelope.js";
 import { type QueuedMessage, recipientsOf } from "../domain/message.js";
 import { describeTenantWait } from "../pacing/wording.js";
 import type { SendOutcome, ThrottledOutcome } from "../transport/outcome.js";
@@ -31,7 +31,12 @@ export async function passTenant(
     deps.log.info("message probes the tenant's external recipient limit", { messageId: envelope.id });
     return { probe: decision.leaseId };
   }
-  await defer(envelope, deps, decision.until, describeTenantWait(decision, external.length));
+  await defer(
+    withBooking(envelope, false),
+    deps,
+    decision.until,
+    describeTenantWait(decision, external.length),
+  );
   deps.log.info("message deferred by the tenant's external recipient limit", {
     messageId: envelope.id,
     until: decision.until,
