@@ -166,14 +166,36 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
   const [minLatency, maxLatency] = options.latencyMs ?? [200, 1500];
   const crashRate = options.crashRate ?? 0;
 
-  // The tenant's external recipient limit is never hit here, but every dispatch of these (external) messages
-  // reads its record: counted per message like the mailbox's own operations.
+  // The tenant's external recipient limit is never hit here, but these (external) messages pass its gate:
+  // one tenant pacer per instance, as in production, its reads counted against the message being dispatched.
   const tenantStore = new MemoryTenantPacingStore(undefined, false);
   const tenantRng = random((options.seed ?? 1) + 1);
+  /** The shared tenant store, each operation counted against the message `current` names. */
+  const countedTenantStore = (current: { id: string }): TenantPacingStore => ({
+    counters: tenantStore.counters,
+    get: () => {
+      count(current.id);
+      return tenantStore.get();
+    },
+    update: (change) => {
+      const before = tenantStore.counters.reads + tenantStore.counters.writes;
+      const id = current.id;
+      return tenantStore.update(change).finally(() => {
+        count(id, tenantStore.counters.reads + tenantStore.counters.writes - before);
+      });
+    },
+  });
   const instances = Array.from({ length: options.dispatchers ?? 4 }, () => {
     const offsetMs = ((rng() - 0.5) * (options.skewMs ?? 0)) | 0;
     const clock: Clock = { now: () => new Date(sim.nowMs + offsetMs) };
-    return { clock, offsetMs };
+    const current = { id: "" };
+    const tenant = new TenantPacer(
+      countedTenantStore(current),
+      { probeIntervalMs: 30 * 60_000, leaseMs: settings.leaseMs },
+      clock,
+      tenantRng,
+    );
+    return { clock, offsetMs, current, tenant };
   });
 
   const enqueue = (text: string, delayMs: number, dequeueCount = 1) => {
@@ -188,7 +210,8 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
     const instance = instances[Math.floor(rng() * instances.length)]!;
     // A crashed invocation never finishes: the queue shows the message again when its lease (10 min) ends.
     const crash = () => enqueue(text, 600_000, dequeueCount + 1);
-    const deps = dispatchDeps(id, instance.clock, crash);
+    instance.current.id = id;
+    const deps = dispatchDeps(id, instance.clock, instance.tenant, crash);
     try {
       await dispatchMessage(envelope, deps);
     } catch {
@@ -198,26 +221,7 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
     }
   };
 
-  const dispatchDeps = (id: string, clock: Clock, crash: () => void): DispatchDeps => {
-    const countedTenant: TenantPacingStore = {
-      counters: tenantStore.counters,
-      get: () => {
-        count(id);
-        return tenantStore.get();
-      },
-      update: (change) => {
-        const before = tenantStore.counters.reads + tenantStore.counters.writes;
-        return tenantStore.update(change).finally(() => {
-          count(id, tenantStore.counters.reads + tenantStore.counters.writes - before);
-        });
-      },
-    };
-    const tenant = new TenantPacer(
-      countedTenant,
-      { probeIntervalMs: 30 * 60_000, leaseMs: settings.leaseMs },
-      clock,
-      tenantRng,
-    );
+  const dispatchDeps = (id: string, clock: Clock, tenant: TenantPacer, crash: () => void): DispatchDeps => {
     const counted: PacingStore = {
       counters: pacingStore.counters,
       get: (mailbox) => {

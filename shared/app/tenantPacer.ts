@@ -12,13 +12,24 @@ import {
 import type { Clock, TenantPacingStore } from "../storage/ports.js";
 
 /**
+ * How long an instance that found the tenant unpaused believes it without reading again. A pause another
+ * instance records holds this one's messages within it; a message that sets out in between is refused with
+ * 550 5.7.233 and waits like the others (its delivered part stays delivered). Without it every message with
+ * external recipients would cost one more Table read per dispatch; with it, one per instance per interval.
+ * A paused tenant is always read afresh.
+ */
+export const unpausedBeliefMs = 2000;
+
+/**
  * The tenant's external recipient limit across every instance: which recipients are external, whether a
  * message with external ones may go, and what a refusal or a probe's end means. Decisions are the pure
- * functions of shared/pacing/tenant.ts over the shared store. Every message with external recipients reads
- * the tenant's record once (no cache: a pause one instance records holds the next message anywhere); only a
- * paused tenant is written to.
+ * functions of shared/pacing/tenant.ts over the shared store; only a paused tenant is written to. One per
+ * process (the composition root builds it), like the mailbox pacer.
  */
 export class TenantPacer {
+  /** When this instance last found the tenant unpaused (epoch ms, its own clock). */
+  private unpausedAt?: number;
+
   constructor(
     readonly store: TenantPacingStore,
     private readonly settings: TenantPolicy & {
@@ -40,18 +51,27 @@ export class TenantPacer {
   /** For a message with external recipients: go on, probe, or wait. Writes only while the tenant is paused. */
   async admit(): Promise<ExternalDecision> {
     const now = this.now();
+    if (
+      this.unpausedAt !== undefined &&
+      now - this.unpausedAt >= 0 &&
+      now - this.unpausedAt < unpausedBeliefMs
+    )
+      return { kind: "go" };
     const leaseId = randomBytes(6).toString("base64url");
     const jitter = this.random();
-    return this.store.update((current) => {
+    const decision = await this.store.update((current) => {
       const next = decideExternal(current, now, { leaseId, jitter }, this.settings);
       return { state: next.changed ? next.state : undefined, result: next.decision };
     });
+    this.unpausedAt = decision.kind === "go" ? now : undefined;
+    return decision;
   }
 
   /** A send was refused with 550 5.7.233: the tenant pauses external sending; resolves to the message's next time. */
   async refused(request: { leaseId?: string; reason: string; mailbox: string }): Promise<number> {
     const now = this.now();
     const jitter = this.random();
+    this.unpausedAt = undefined;
     return this.store.update((current) => {
       const next = externalRefused(current, now, { ...request, jitter }, this.settings);
       return { state: next.state, result: next.plannedAt };

@@ -4,6 +4,7 @@ import type { LocalQueueTrigger } from "../../dev/queueTrigger.js";
 import { getMessageRoute } from "../../shared/api/operations/getMessage.js";
 import { getQuotaRoute } from "../../shared/api/operations/getQuota.js";
 import { submitMessageRoute } from "../../shared/api/operations/submitMessage.js";
+import { unpausedBeliefMs } from "../../shared/app/tenantPacer.js";
 import { type Composed, composeServices } from "../../shared/host/compose.js";
 import { startTestServices, testClient } from "../support/env.js";
 import { bearer, call } from "../support/http.js";
@@ -35,8 +36,8 @@ beforeAll(async () => {
       SMTP_AUTH: "basic",
       SMTP_PASSWORDS: JSON.stringify({ "*": password }),
       ACCEPTED_DOMAINS: "contoso.com",
-      // 3 s between probes, so the test sees several.
-      TENANT_EXTERNAL_PROBE_MINUTES: "0.05",
+      // 6 s between probes, so the test sees several.
+      TENANT_EXTERNAL_PROBE_MINUTES: "0.1",
       PACING_LEASE_SECONDS: "30",
     },
   });
@@ -113,6 +114,9 @@ describe("the tenant external recipient limit (550 5.7.233) across instances", (
     // Internal mail keeps flowing; a message with any external recipient waits whole.
     const internal = await submit(["alice@contoso.com"], "internal while paused");
     await statusIs(internal, "sent");
+    // Every instance reads the pause once its belief that the tenant was unpaused has run out; the next probe
+    // is still seconds away, so a message with any external recipient now waits whole.
+    await new Promise((resolve) => setTimeout(resolve, unpausedBeliefMs + 500));
     const mixed = await submit(["bob@contoso.com", "partner3@fabrikam.com"], "mixed while paused");
     await statusIs(mixed, "deferred", /external recipient limit/);
     expect(deliveries("mixed while paused")).toEqual({});
@@ -120,7 +124,7 @@ describe("the tenant external recipient limit (550 5.7.233) across instances", (
     // Probes keep being refused while the allowance stays spent; then it ages out and everything goes.
     const probedAgain = await waitFor("a refused probe", async () => {
       const view = await env.services.tenant.view();
-      return view && view.nextProbeAt > Date.parse(String(deferred.updatedAt)) + 3000 ? view : undefined;
+      return view && view.nextProbeAt > Date.parse(String(deferred.updatedAt)) + 6000 ? view : undefined;
     });
     expect(probedAgain.externalPausedSince).toBeLessThanOrEqual(Date.parse(String(deferred.updatedAt)));
     peer.setExternalAllowance(10);
