@@ -60,11 +60,8 @@ export function checkSender(sender: Mailbox, client: Client, config: Config, fie
 /** The recipient rules: how many, which domains, and only the tenant's own on Direct Send and HVE. */
 export function checkRecipients(recipients: Mailbox[], client: Client, config: Config, field: string): void {
   if (recipients.length === 0) throw invalidField(field, "at least one recipient is required");
-  // High Volume Email has its own, lower per-message limit (HVE_RECIPIENTS_PER_MESSAGE).
   const hve = client.transport === "hve";
-  const max = hve
-    ? Math.min(config.limits.recipientsPerMessage, config.hve.recipientsPerMessage)
-    : config.limits.recipientsPerMessage;
+  const max = recipientLimit(client, config);
   if (recipients.length > max) {
     const where = hve ? " on the hve transport (HVE_RECIPIENTS_PER_MESSAGE)" : "";
     throw invalidField(
@@ -94,8 +91,15 @@ export function checkRecipients(recipients: Mailbox[], client: Client, config: C
   }
 }
 
+/** Recipients one message of this client may have: High Volume Email has its own, lower limit. */
+export function recipientLimit(client: Client, config: Config): number {
+  return client.transport === "hve"
+    ? Math.min(config.limits.recipientsPerMessage, config.hve.recipientsPerMessage)
+    : config.limits.recipientsPerMessage;
+}
+
 /** The largest message a client's transport takes, and the setting that raises it. */
-function messageLimit(client: Client, config: Config): { bytes: number; setting: string } {
+export function messageLimit(client: Client, config: Config): { bytes: number; setting: string } {
   // High Volume Email's own size limit applies when it is the smaller one.
   if (client.transport === "hve" && config.hve.messageBytes < config.limits.messageBytes)
     return { bytes: config.hve.messageBytes, setting: "HVE_MAX_MESSAGE_BYTES" };

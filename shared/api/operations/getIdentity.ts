@@ -2,7 +2,7 @@ import { z } from "zod";
 import { addressProblem } from "../../domain/address.js";
 import { transportNames } from "../../domain/client.js";
 import { validate } from "../../domain/validate.js";
-import { senderProblem } from "../../intake/policy.js";
+import { messageLimit, recipientLimit, senderProblem } from "../../intake/policy.js";
 import { bodyLimits } from "../../intake/readMessage.js";
 import { type Handler, jsonResponse, type Route } from "../http.js";
 
@@ -51,8 +51,12 @@ const getIdentity: Handler = async (request, { services, client }) => {
     identitySchema.parse({
       clientId: client.id,
       transport: client.transport,
-      maxMessageBytes: bodyLimits(services.config).bodyBytes,
-      maxRecipientsPerMessage: services.config.limits.recipientsPerMessage,
+      // A transport's own, lower message limit (High Volume Email's) caps the body as well.
+      maxMessageBytes: Math.min(
+        bodyLimits(services.config).bodyBytes,
+        messageLimit(client, services.config).bytes,
+      ),
+      maxRecipientsPerMessage: recipientLimit(client, services.config),
       ...(verdict ? { sender: verdict } : {}),
     }),
     // A verdict changes with the configuration only; the edge keeps it briefly itself.
