@@ -99,7 +99,7 @@ export function recipientLimit(client: Client, config: Config): number {
 }
 
 /** The largest message a client's transport takes, and the setting that raises it. */
-export function messageLimit(client: Client, config: Config): { bytes: number; setting: string } {
+function messageLimit(client: Client, config: Config): { bytes: number; setting: string } {
   // High Volume Email's own size limit applies when it is the smaller one.
   if (client.transport === "hve" && config.hve.messageBytes < config.limits.messageBytes)
     return { bytes: config.hve.messageBytes, setting: "HVE_MAX_MESSAGE_BYTES" };
@@ -159,7 +159,8 @@ export function enforceMimePolicy(
   if (headers.sender) checkSender(headers.sender, client, config, "Sender");
   checkSender(message.from, client, config, envelopeFromField);
   checkRecipients(message.recipients, client, config, envelopeToField);
-  // The body limit (MAX_MESSAGE_BYTES) held while the bytes streamed in; a transport's lower one is checked here.
-  const limit = messageLimit(client, config);
-  if (message.size > limit.bytes) throw messageTooLarge(limit.bytes, limit.setting);
+  // The body limit (from MAX_MESSAGE_BYTES) held while the bytes streamed in. High Volume Email's own limit is
+  // checked here against the MIME's size, as Exchange counts a message (encoded, headers included).
+  if (client.transport === "hve" && message.size > config.hve.messageBytes)
+    throw messageTooLarge(config.hve.messageBytes, "HVE_MAX_MESSAGE_BYTES");
 }

@@ -62,6 +62,28 @@ describe("the hve transport through the API", () => {
     expect(await storageContents(storageConnection(), env.names)).toEqual(empty);
   });
 
+  it("refuses raw MIME above HVE_MAX_MESSAGE_BYTES with 413 naming the setting, keeping nothing", async () => {
+    const big = [
+      `From: ${account}`,
+      "To: ops@contoso.com",
+      "Subject: dump",
+      "",
+      "x".repeat(11 * 1024 * 1024),
+      "",
+    ];
+    const raw = await call(submitMessageRoute, env, {
+      headers: bearer(key, {
+        "content-type": "message/rfc822",
+        "mailhook-envelope-from": account,
+        "mailhook-envelope-to": "ops@contoso.com",
+      }),
+      body: big.join("\r\n"),
+    });
+    expect(raw.status).toBe(413);
+    expect(raw.json).toMatchObject({ limitBytes: 10 * 1024 * 1024, setting: "HVE_MAX_MESSAGE_BYTES" });
+    expect(await storageContents(storageConnection(), env.names)).toEqual(empty);
+  });
+
   it("tells the edge HVE's own limits", async () => {
     const identity = await call(getIdentityRoute, env, { headers: bearer(key) });
     expect(identity.json).toMatchObject({

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { addressProblem } from "../../domain/address.js";
 import { transportNames } from "../../domain/client.js";
 import { validate } from "../../domain/validate.js";
-import { messageLimit, recipientLimit, senderProblem } from "../../intake/policy.js";
+import { recipientLimit, senderProblem } from "../../intake/policy.js";
 import { bodyLimits } from "../../intake/readMessage.js";
 import { type Handler, jsonResponse, type Route } from "../http.js";
 
@@ -51,11 +51,11 @@ const getIdentity: Handler = async (request, { services, client }) => {
     identitySchema.parse({
       clientId: client.id,
       transport: client.transport,
-      // A transport's own, lower message limit (High Volume Email's) caps the body as well.
-      maxMessageBytes: Math.min(
-        bodyLimits(services.config).bodyBytes,
-        messageLimit(client, services.config).bytes,
-      ),
+      // High Volume Email's own, lower limit caps the MIME as well (its size as Exchange counts it).
+      maxMessageBytes:
+        client.transport === "hve"
+          ? Math.min(bodyLimits(services.config).bodyBytes, services.config.hve.messageBytes)
+          : bodyLimits(services.config).bodyBytes,
       maxRecipientsPerMessage: recipientLimit(client, services.config),
       ...(verdict ? { sender: verdict } : {}),
     }),
