@@ -9,20 +9,23 @@ import { Readable } from "node:stream";
 import { dispatchMessage } from "../shared/app/dispatchMessage.js";
 import { MailboxPacer } from "../shared/app/mailboxPacer.js";
 import type { DispatchDeps } from "../shared/app/services.js";
+import { TenantPacer } from "../shared/app/tenantPacer.js";
 import type { TransportName } from "../shared/domain/client.js";
 import { encodeEnvelope, type QueueEnvelope } from "../shared/domain/envelope.js";
 import type { StoredMessage } from "../shared/domain/message.js";
 import type { OutboundMessage } from "../shared/domain/outbound.js";
 import type { StatusRecord } from "../shared/domain/statusRecord.js";
 import { type Logger, silentLogger } from "../shared/log.js";
-import { defaultPacingSettings, type PacingSettings } from "../shared/pacing/limits.js";
+import { defaultPacingSettings, graphUploadWindowMs, type PacingSettings } from "../shared/pacing/limits.js";
 import { MemoryPacingStore } from "../shared/storage/memory/pacingStore.js";
+import { MemoryTenantPacingStore } from "../shared/storage/memory/tenantPacingStore.js";
 import type {
   Clock,
   MessageStore,
   OutboundQueue,
   PacingStore,
   StatusStore,
+  TenantPacingStore,
 } from "../shared/storage/ports.js";
 import type { SendOutcome } from "../shared/transport/outcome.js";
 import type { Transport } from "../shared/transport/transport.js";
@@ -93,6 +96,8 @@ export interface SimMessage {
   mailbox: string;
   arrivalMs: number;
   recipients: number;
+  /** Bytes the send uploads (Graph's 150 MB per 5 minutes); only with `transport: "graph"`. */
+  uploadBytes?: number;
 }
 
 export interface SimOptions {
@@ -123,6 +128,7 @@ export interface Delivery {
   startMs: number;
   endMs: number;
   recipients: number;
+  uploadBytes: number;
 }
 
 export interface SimResult {
@@ -130,7 +136,7 @@ export interface SimResult {
   delivered: number;
   duplicates: number;
   undelivered: number;
-  violations: { messages: number; recipients: number; concurrency: number };
+  violations: { messages: number; recipients: number; concurrency: number; uploads: number };
   /** Sends per window while backlogged, as a fraction of the limit (1 = at the limit); NaN when never backlogged. */
   utilization: number;
   opsPerMessage: { mean: number; max: number };
@@ -155,14 +161,41 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
   const ops = new Map<string, number>();
   const count = (id: string, n = 1) => ops.set(id, (ops.get(id) ?? 0) + n);
   const deliveries: Delivery[] = [];
+  const uploadsOf = new Map<string, number>();
   let poisoned = 0;
   const [minLatency, maxLatency] = options.latencyMs ?? [200, 1500];
   const crashRate = options.crashRate ?? 0;
 
+  // The tenant's external recipient limit is never hit here, but these (external) messages pass its gate:
+  // one tenant pacer per instance, as in production, its reads counted against the message being dispatched.
+  const tenantStore = new MemoryTenantPacingStore(undefined, false);
+  const tenantRng = random((options.seed ?? 1) + 1);
+  /** The shared tenant store, each operation counted against the message `current` names. */
+  const countedTenantStore = (current: { id: string }): TenantPacingStore => ({
+    counters: tenantStore.counters,
+    get: () => {
+      count(current.id);
+      return tenantStore.get();
+    },
+    update: (change) => {
+      const before = tenantStore.counters.reads + tenantStore.counters.writes;
+      const id = current.id;
+      return tenantStore.update(change).finally(() => {
+        count(id, tenantStore.counters.reads + tenantStore.counters.writes - before);
+      });
+    },
+  });
   const instances = Array.from({ length: options.dispatchers ?? 4 }, () => {
     const offsetMs = ((rng() - 0.5) * (options.skewMs ?? 0)) | 0;
     const clock: Clock = { now: () => new Date(sim.nowMs + offsetMs) };
-    return { clock, offsetMs };
+    const current = { id: "" };
+    const tenant = new TenantPacer(
+      countedTenantStore(current),
+      { probeIntervalMs: 30 * 60_000, leaseMs: settings.leaseMs },
+      clock,
+      tenantRng,
+    );
+    return { clock, offsetMs, current, tenant };
   });
 
   const enqueue = (text: string, delayMs: number, dequeueCount = 1) => {
@@ -177,7 +210,8 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
     const instance = instances[Math.floor(rng() * instances.length)]!;
     // A crashed invocation never finishes: the queue shows the message again when its lease (10 min) ends.
     const crash = () => enqueue(text, 600_000, dequeueCount + 1);
-    const deps = dispatchDeps(id, instance.clock, crash);
+    instance.current.id = id;
+    const deps = dispatchDeps(id, instance.clock, instance.tenant, crash);
     try {
       await dispatchMessage(envelope, deps);
     } catch {
@@ -187,7 +221,7 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
     }
   };
 
-  const dispatchDeps = (id: string, clock: Clock, crash: () => void): DispatchDeps => {
+  const dispatchDeps = (id: string, clock: Clock, tenant: TenantPacer, crash: () => void): DispatchDeps => {
     const counted: PacingStore = {
       counters: pacingStore.counters,
       get: (mailbox) => {
@@ -240,6 +274,7 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
     const transport: Transport = {
       name: transportName,
       close: async () => {},
+      ...(transportName === "graph" ? { uploadBytes: (m: OutboundMessage) => uploadsOf.get(m.id) ?? 0 } : {}),
       send: (message: OutboundMessage): Promise<SendOutcome> => {
         if (rng() < crashRate) {
           // The dispatcher dies here: the reservation is made, nothing is sent, nobody reports back.
@@ -258,6 +293,7 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
             startMs,
             endMs: sim.nowMs,
             recipients: record.recipients,
+            uploadBytes: uploadsOf.get(message.id) ?? 0,
           });
           return { kind: "sent" };
         });
@@ -271,6 +307,7 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
       clock,
       log: options.log ?? silentLogger,
       pacer: new MailboxPacer(counted, settings, clock),
+      tenant,
       sleep: sim.sleep,
       saveToSentItems: () => false,
     };
@@ -278,6 +315,7 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
 
   options.messages.forEach((m, i) => {
     const id = `m${i}`;
+    if (m.uploadBytes) uploadsOf.set(id, m.uploadBytes);
     const stored: StoredMessage = {
       v: 1,
       id,
@@ -339,7 +377,8 @@ function measure(
   const dayMs = 24 * 3600_000;
   const byMailbox = groupBy(deliveries, (d) => d.mailbox);
   const ids = new Set(deliveries.map((d) => d.id));
-  const violations = { messages: 0, recipients: 0, concurrency: 0 };
+  const violations = { messages: 0, recipients: 0, concurrency: 0, uploads: 0 };
+  const uploadBudget = options.transport === "graph" ? settings.graphUploadBytesPerWindow : undefined;
   for (const [mailbox, sent] of byMailbox) {
     const limit = settings.mailboxes[mailbox]?.messagesPerWindow ?? settings.messagesPerWindow;
     const concurrency = settings.concurrency ?? (options.transport === "graph" ? 4 : 3);
@@ -354,6 +393,17 @@ function measure(
       total += d.recipients;
       while (byArrival[first]!.arrivalMs <= d.arrivalMs - dayMs) total -= byArrival[first++]!.recipients;
       if (total > settings.recipientsPerWindow) violations.recipients++;
+    }
+    if (uploadBudget !== undefined) {
+      // At most the budget's bytes arriving in any 5 minutes (each send's bytes at its arrival).
+      let head = 0;
+      let bytes = 0;
+      for (const d of byArrival) {
+        bytes += d.uploadBytes;
+        while (byArrival[head]!.arrivalMs <= d.arrivalMs - graphUploadWindowMs)
+          bytes -= byArrival[head++]!.uploadBytes;
+        if (bytes > uploadBudget) violations.uploads++;
+      }
     }
     const edges = sent.flatMap((d) => [
       [d.startMs, 1],
@@ -497,7 +547,7 @@ export async function run(): Promise<void> {
         messages: result.messages,
         delivered: result.delivered,
         duplicates: result.duplicates,
-        "violations (msg/rcpt/conc)": `${result.violations.messages}/${result.violations.recipients}/${result.violations.concurrency}`,
+        "violations (msg/rcpt/conc/upload)": `${result.violations.messages}/${result.violations.recipients}/${result.violations.concurrency}/${result.violations.uploads}`,
         "utilization backlogged": `${(result.utilization * 100).toFixed(1)}%`,
         "ops/msg mean": result.opsPerMessage.mean,
         "ops/msg max": result.opsPerMessage.max,

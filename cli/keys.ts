@@ -14,8 +14,8 @@ export function newApiKey(): string {
 // Microsoft Learn, "Troubleshoot outbound SMTP connectivity problems in Azure".
 const port25Note =
   "Note: direct and relay connect to the MX endpoint on TCP port 25, which Azure blocks for most subscription\n" +
-  "types (Enterprise Agreement and MCA-E excepted; a NAT gateway does not lift it). Hosted in Azure, use smtp\n" +
-  "or graph, or send Direct Send from your own network. See docs/deployment.md.";
+  "types (Enterprise Agreement and MCA-E excepted; a NAT gateway does not lift it). Hosted in Azure, use smtp,\n" +
+  "graph or hve, or send Direct Send from your own network. See docs/deployment.md.";
 
 /**
  * `mailhook keys new`: prints a new key once and the `MAILHOOK_CLIENTS` entry that holds only its SHA-256.

@@ -36,6 +36,10 @@ param entraClientCertificate string = ''
 param smtpPasswords string = ''
 
 @secure()
+@description('HVE_PASSWORDS: JSON {hve account: password} for HVE accounts that sign in with a password (the others use OAuth). Stored in Key Vault; empty leaves it unset.')
+param hvePasswords string = ''
+
+@secure()
 @description('RELAY_CLIENT_CERTIFICATE: the certificate and private key (PEM, or base64 of it) a certificate-based relay connector trusts. Stored in Key Vault; empty leaves it unset.')
 param relayClientCertificate string = ''
 
@@ -68,8 +72,43 @@ param smtpAuth string = 'oauth2'
 @description('MX_ENDPOINT: the tenant\'s MX endpoint for direct and relay, e.g. contoso-com.mail.protection.outlook.com. Empty when unused. Azure blocks outbound TCP 25 for most subscription types: see docs/deployment.md.')
 param mxEndpoint string = ''
 
-@description('ACCEPTED_DOMAINS: comma-separated accepted domains of the tenant; required when a client uses direct or relay.')
+@description('ACCEPTED_DOMAINS: comma-separated accepted domains of the tenant; required when a client uses direct, relay or hve; also tells internal from external recipients for the tenant external recipient limit.')
 param acceptedDomains string = ''
+
+@description('HVE_HOST: the High Volume Email SMTP endpoint (smtp.hve.mx.microsoft; the older smtp-hve.office365.com is being retired).')
+param hveHost string = 'smtp.hve.mx.microsoft'
+
+@minValue(1)
+@maxValue(65535)
+@description('HVE_PORT: 587 with STARTTLS.')
+param hvePort int = 587
+
+@minValue(1)
+@description('HVE_MESSAGES_PER_MINUTE: messages per minute per HVE account. Microsoft publishes no HVE message rate; 60 is a safe guess (docs/hve.md).')
+param hveMessagesPerMinute int = 60
+
+@minValue(1)
+@description('HVE_RECIPIENTS_PER_DAY: recipients per rolling 24 hours per HVE account; 100,000 is what the HVE preview allowed per tenant.')
+param hveRecipientsPerDay int = 100000
+
+@minValue(1)
+@description('HVE_RECIPIENTS_PER_MESSAGE: recipients per HVE message (summaries of Microsoft\'s HVE page give 50).')
+param hveRecipientsPerMessage int = 50
+
+@minValue(1)
+@description('HVE_MAX_MESSAGE_BYTES: the largest HVE message (summaries of Microsoft\'s HVE page give 10 MB).')
+param hveMaxMessageBytes int = 10485760
+
+@minValue(1)
+@description('HVE_CONCURRENCY: connections per HVE account at once (none published; 3 as for SMTP AUTH).')
+param hveConcurrency int = 3
+
+@description('TENANT_EXTERNAL_PROBE_MINUTES: while the tenant is over its external recipient limit (550 5.7.233), how often one waiting message tries again (minutes, decimals allowed).')
+param tenantExternalProbeMinutes string = '30'
+
+@minValue(1)
+@description('GRAPH_UPLOAD_MB_PER_5_MINUTES: Graph allows 150 MB uploaded per 5 minutes per app and mailbox.')
+param graphUploadMbPer5Minutes int = 150
 
 @minValue(1)
 @description('MAILBOX_MESSAGES_PER_MINUTE: Exchange Online allows 30 messages per minute per mailbox.')
@@ -186,6 +225,7 @@ module vault 'modules/keyVault.bicep' = {
     entraClientSecret: entraClientSecret
     entraClientCertificate: entraClientCertificate
     smtpPasswords: smtpPasswords
+    hvePasswords: hvePasswords
     relayClientCertificate: relayClientCertificate
   }
 }
@@ -227,6 +267,15 @@ var mailhookSettings = {
   PACING_LEASE_SECONDS: string(pacingLeaseSeconds)
   STATUS_RETENTION_DAYS: string(statusRetentionDays)
   FAILED_MESSAGE_RETENTION_DAYS: string(failedMessageRetentionDays)
+  HVE_HOST: hveHost
+  HVE_PORT: string(hvePort)
+  HVE_MESSAGES_PER_MINUTE: string(hveMessagesPerMinute)
+  HVE_RECIPIENTS_PER_DAY: string(hveRecipientsPerDay)
+  HVE_RECIPIENTS_PER_MESSAGE: string(hveRecipientsPerMessage)
+  HVE_MAX_MESSAGE_BYTES: string(hveMaxMessageBytes)
+  HVE_CONCURRENCY: string(hveConcurrency)
+  TENANT_EXTERNAL_PROBE_MINUTES: tenantExternalProbeMinutes
+  GRAPH_UPLOAD_MB_PER_5_MINUTES: string(graphUploadMbPer5Minutes)
 }
 
 // Secrets only when given: a reference to a missing secret would reach the app as literal text.
@@ -242,10 +291,13 @@ var entraCertificateSetting = empty(secretNames.ENTRA_CLIENT_CERTIFICATE) ? {} :
 var smtpPasswordsSetting = empty(secretNames.SMTP_PASSWORDS) ? {} : {
   SMTP_PASSWORDS: '${keyVaultReference}${secretNames.SMTP_PASSWORDS})'
 }
+var hvePasswordsSetting = empty(secretNames.HVE_PASSWORDS) ? {} : {
+  HVE_PASSWORDS: '${keyVaultReference}${secretNames.HVE_PASSWORDS})'
+}
 var relayCertificateSetting = empty(secretNames.RELAY_CLIENT_CERTIFICATE) ? {} : {
   RELAY_CLIENT_CERTIFICATE: '${keyVaultReference}${secretNames.RELAY_CLIENT_CERTIFICATE})'
 }
-var secretSettings = union(clientsSetting, entraSecretSetting, entraCertificateSetting, smtpPasswordsSetting, relayCertificateSetting)
+var secretSettings = union(clientsSetting, entraSecretSetting, entraCertificateSetting, smtpPasswordsSetting, hvePasswordsSetting, relayCertificateSetting)
 // app-settings:end
 
 module functionApp 'modules/functionApp.bicep' = {

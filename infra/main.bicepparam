@@ -16,6 +16,7 @@ param mailhookClients = readEnvironmentVariable('MAILHOOK_CLIENTS', '')
 param entraClientSecret = readEnvironmentVariable('ENTRA_CLIENT_SECRET', '')
 param entraClientCertificate = readEnvironmentVariable('ENTRA_CLIENT_CERTIFICATE', '')
 param smtpPasswords = readEnvironmentVariable('SMTP_PASSWORDS', '')
+param hvePasswords = readEnvironmentVariable('HVE_PASSWORDS', '')
 param relayClientCertificate = readEnvironmentVariable('RELAY_CLIENT_CERTIFICATE', '')
 
 // Microsoft Entra ID and Microsoft Graph (national clouds use other hosts).
@@ -30,6 +31,19 @@ param smtpPort = int(readEnvironmentVariable('SMTP_PORT', '587'))
 param smtpAuth = readEnvironmentVariable('SMTP_AUTH', 'oauth2')
 param mxEndpoint = readEnvironmentVariable('MX_ENDPOINT', '')
 param acceptedDomains = readEnvironmentVariable('ACCEPTED_DOMAINS', '')
+
+// High Volume Email (docs/hve.md: each default and where it comes from).
+param hveHost = readEnvironmentVariable('HVE_HOST', 'smtp.hve.mx.microsoft')
+param hvePort = int(readEnvironmentVariable('HVE_PORT', '587'))
+param hveMessagesPerMinute = int(readEnvironmentVariable('HVE_MESSAGES_PER_MINUTE', '60'))
+param hveRecipientsPerDay = int(readEnvironmentVariable('HVE_RECIPIENTS_PER_DAY', '100000'))
+param hveRecipientsPerMessage = int(readEnvironmentVariable('HVE_RECIPIENTS_PER_MESSAGE', '50'))
+param hveMaxMessageBytes = int(readEnvironmentVariable('HVE_MAX_MESSAGE_BYTES', '10485760'))
+param hveConcurrency = int(readEnvironmentVariable('HVE_CONCURRENCY', '3'))
+
+// Tenant-wide limits (docs/tenant-limits.md).
+param tenantExternalProbeMinutes = readEnvironmentVariable('TENANT_EXTERNAL_PROBE_MINUTES', '30')
+param graphUploadMbPer5Minutes = int(readEnvironmentVariable('GRAPH_UPLOAD_MB_PER_5_MINUTES', '150'))
 
 // Limits and pacing (Exchange Online's defaults).
 param mailboxMessagesPerMinute = int(readEnvironmentVariable('MAILBOX_MESSAGES_PER_MINUTE', '30'))

@@ -23,6 +23,26 @@ export const defaultMessageBytes = 35 * 1024 * 1024;
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
+/**
+ * High Volume Email's limits are not Exchange's mailbox limits. Microsoft's HVE page
+ * (https://learn.microsoft.com/exchange/mail-flow-best-practices/high-volume-mails-m365) is the source to check;
+ * each default says where it comes from, and where Microsoft publishes no number it is a safe guess.
+ */
+const hveDefaults = {
+  // No message rate is published for HVE accounts: twice a mailbox's 30 per minute, and at one recipient a
+  // message still under the 100,000 recipients a day the preview allowed.
+  messagesPerMinute: 60,
+  // The public preview allowed 100,000 recipients a day per tenant (Exchange Team blog, "Public Preview: High
+  // Volume Email for Microsoft 365", April 2024); no per-account number is published for general availability.
+  recipientsPerDay: 100_000,
+  // 50 recipients per message and 10 MB per message, as summaries of Microsoft's HVE page give them (not
+  // confirmed from the page itself here): both lower than a mailbox's 500 and 35 MB, so the safe side.
+  recipientsPerMessage: 50,
+  messageBytes: 10 * 1024 * 1024,
+  // No connection limit is published for HVE; SMTP AUTH's 3 per mailbox is the known safe number.
+  concurrency: 3,
+} as const;
+
 const hostName = z.string().refine((host) => isIP(host) === 0, {
   message: "must be a DNS name, not an IP address (Microsoft 365 endpoints change addresses)",
 });
@@ -110,6 +130,19 @@ const envSchema = z
       .optional(),
     RELAY_CLIENT_CERTIFICATE_PATH: z.string().min(1).optional(),
     RELAY_CLIENT_CERTIFICATE: z.string().min(1).optional(),
+    // High Volume Email: SMTP submission from HVE accounts, OAuth unless the account has a password here.
+    HVE_HOST: hostName.default("smtp.hve.mx.microsoft"),
+    HVE_PORT: smtpPort.default(587),
+    HVE_PASSWORDS: jsonText(z.record(z.string(), z.string().min(1))).optional(),
+    HVE_MESSAGES_PER_MINUTE: positiveInt(hveDefaults.messagesPerMinute),
+    HVE_RECIPIENTS_PER_DAY: positiveInt(hveDefaults.recipientsPerDay),
+    HVE_RECIPIENTS_PER_MESSAGE: positiveInt(hveDefaults.recipientsPerMessage),
+    HVE_MAX_MESSAGE_BYTES: positiveInt(hveDefaults.messageBytes),
+    HVE_CONCURRENCY: positiveInt(hveDefaults.concurrency),
+    // Tenant external recipient rate limit (550 5.7.233): how often a paused tenant tries one external message.
+    TENANT_EXTERNAL_PROBE_MINUTES: z.coerce.number().positive().default(30),
+    // Graph: 150 MB uploaded per 5 minutes per app and mailbox (read as 10^6-byte megabytes: the smaller reading).
+    GRAPH_UPLOAD_MB_PER_5_MINUTES: positiveInt(150),
     MAILBOX_MESSAGES_PER_MINUTE: positiveInt(30),
     MAILBOX_RECIPIENTS_PER_DAY: positiveInt(10_000),
     MAX_RECIPIENTS_PER_MESSAGE: positiveInt(500),
@@ -151,9 +184,13 @@ const envSchema = z
       if (env[name] === undefined)
         ctx.addIssue({ code: "custom", path: [name], message: `is required ${because}` });
     };
-    const needsEntra = uses("graph") || (uses("smtp") && env.SMTP_AUTH === "oauth2");
+    const needsEntra =
+      uses("graph") ||
+      (uses("smtp") && env.SMTP_AUTH === "oauth2") ||
+      (uses("hve") && !hvePasswordsCoverEveryAccount(env.MAILHOOK_CLIENTS, env.HVE_PASSWORDS));
     if (needsEntra) {
-      const because = "when a client uses graph, or smtp with SMTP_AUTH=oauth2";
+      const because =
+        "when a client uses graph, smtp with SMTP_AUTH=oauth2, or hve with an account that has no HVE_PASSWORDS entry";
       require("ENTRA_TENANT_ID", because);
       require("ENTRA_CLIENT_ID", because);
       if (!env.ENTRA_CLIENT_SECRET && !env.ENTRA_CLIENT_CERTIFICATE && !env.ENTRA_CLIENT_CERTIFICATE_PATH) {
@@ -173,10 +210,28 @@ const envSchema = z
       require("MX_ENDPOINT", "when a client uses direct or relay");
       require("ACCEPTED_DOMAINS", "when a client uses direct or relay");
     }
+    // HVE delivers to the tenant's own recipients only: intake must know which domains those are.
+    if (uses("hve")) require("ACCEPTED_DOMAINS", "when a client uses hve (internal recipients only)");
   });
 
 /** Every app setting the schema reads, by name (test/unit/infra-settings.test.ts holds infra/ to them). */
 export const settingNames: readonly string[] = Object.keys(envSchema.shape);
+/**
+ * True when every HVE account the hve clients can send as has a password (or "*" covers them all), so no
+ * client needs OAuth; a sender pattern (`*@contoso.com`) names no account, so it needs "*" or OAuth.
+ */
+function hvePasswordsCoverEveryAccount(
+  clients: readonly { transport: TransportName; senders: string[]; defaultSender?: string }[],
+  passwords: Record<string, string> | undefined,
+): boolean {
+  if (!passwords) return false;
+  if (passwords["*"]) return true;
+  const known = new Set(Object.keys(passwords).map((m) => m.toLowerCase()));
+  return clients
+    .filter((c) => c.transport === "hve")
+    .flatMap((c) => c.senders)
+    .every((sender) => !sender.includes("*") && known.has(sender.toLowerCase()));
+}
 
 /** The app registration (`ENTRA_*` settings). */
 export interface EntraSettings {
@@ -282,6 +337,12 @@ function settingsFrom(e: z.output<typeof envSchema>) {
     safetyMarginPercent: e.PACING_SAFETY_MARGIN_PERCENT,
     clockSkewMs: e.PACING_CLOCK_SKEW_MS,
     leaseMs: e.PACING_LEASE_SECONDS * 1000,
+    hve: {
+      messagesPerWindow: e.HVE_MESSAGES_PER_MINUTE,
+      recipientsPerWindow: e.HVE_RECIPIENTS_PER_DAY,
+      concurrency: e.HVE_CONCURRENCY,
+    },
+    graphUploadBytesPerWindow: e.GRAPH_UPLOAD_MB_PER_5_MINUTES * 1_000_000,
   };
   return {
     storage,
@@ -290,6 +351,23 @@ function settingsFrom(e: z.output<typeof envSchema>) {
     ...(entra ? { entra } : {}),
     graphEndpoint: e.GRAPH_ENDPOINT,
     smtp: { host: e.SMTP_HOST, port: e.SMTP_PORT, auth: e.SMTP_AUTH, passwords: e.SMTP_PASSWORDS ?? {} },
+    /** High Volume Email: the endpoint, the HVE accounts' passwords (others use OAuth) and HVE's own limits. */
+    hve: {
+      host: e.HVE_HOST,
+      port: e.HVE_PORT,
+      passwords: e.HVE_PASSWORDS ?? {},
+      recipientsPerMessage: e.HVE_RECIPIENTS_PER_MESSAGE,
+      messageBytes: e.HVE_MAX_MESSAGE_BYTES,
+      concurrency: e.HVE_CONCURRENCY,
+    },
+    /**
+     * The tenant as a whole: its accepted domains (recipients outside them are external) and how often a
+     * tenant over its external recipient limit tries again.
+     */
+    tenant: {
+      acceptedDomains: e.ACCEPTED_DOMAINS,
+      externalProbeMs: Math.round(e.TENANT_EXTERNAL_PROBE_MINUTES * 60_000),
+    },
     /** Direct Send and relay: the tenant's MX endpoint (`endpoint` is its host name; `port` 25 unless set). */
     ...(e.MX_ENDPOINT && e.ACCEPTED_DOMAINS
       ? {

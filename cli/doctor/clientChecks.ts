@@ -13,7 +13,7 @@ export function senderDomains(senders: readonly string[]): string[] {
  */
 export function checkClients(config: Config): CheckResult[] {
   const results: CheckResult[] = [];
-  const accepted = new Set(config.mx?.acceptedDomains ?? []);
+  const accepted = new Set(config.tenant.acceptedDomains ?? []);
   for (const client of config.clients) {
     const name = `client ${client.id}`;
     const before = results.length;
@@ -25,16 +25,18 @@ export function checkClients(config: Config): CheckResult[] {
           "List the mailboxes (a@x) or domains (*@x) this client may send as.",
         ),
       );
-    if (client.transport === "direct" || client.transport === "relay") {
+    if (client.transport === "direct" || client.transport === "relay" || client.transport === "hve") {
       const outside = senderDomains(client.senders).filter((d) => !accepted.has(d));
       if (outside.length > 0)
         results.push(
           fail(
             name,
             `${client.transport} sends as ${outside.join(", ")}, not in ACCEPTED_DOMAINS`,
-            "Direct Send and relay accept only senders in the tenant's accepted domains: fix the senders or ACCEPTED_DOMAINS.",
+            "Direct Send, relay and High Volume Email accept only senders in the tenant's accepted domains: fix the senders or ACCEPTED_DOMAINS.",
           ),
         );
+    }
+    if (client.transport === "direct" || client.transport === "relay") {
       if (client.saveToSentItems)
         results.push(
           warn(
@@ -44,13 +46,14 @@ export function checkClients(config: Config): CheckResult[] {
           ),
         );
     }
-    if (client.transport === "direct") {
+    if (client.transport === "direct" || client.transport === "hve") {
       const external = (client.recipientDomains ?? []).filter((d) => !accepted.has(d));
+      const what = client.transport === "hve" ? "High Volume Email" : "Direct Send";
       if (external.length > 0)
         results.push(
           fail(
             name,
-            `Direct Send cannot reach ${external.join(", ")} (internal recipients only)`,
+            `${what} cannot reach ${external.join(", ")} (internal recipients only)`,
             "Use relay, smtp or graph for external recipients.",
           ),
         );

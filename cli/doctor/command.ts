@@ -5,16 +5,22 @@ import { z } from "zod";
 import { type Config, ConfigError, loadConfig } from "../../shared/config.js";
 import { domainOf } from "../../shared/domain/address.js";
 import { type Client, clientSchema } from "../../shared/domain/client.js";
+import {
+  createTokenProvider,
+  exchangeSmtpScope,
+  type TokenProvider,
+} from "../../shared/transport/entra/tokenProvider.js";
 import { CliError, type CliIo } from "../io.js";
 import { checkClients, senderDomains } from "./clientChecks.js";
 import { checkDeployedApp } from "./deployedApp.js";
 import { checkMx, checkSpf, resolverFor } from "./dns.js";
 import { checkEgress } from "./egress.js";
 import { parseEnvFile } from "./envFile.js";
+import { basicAuthNotice, checkLogins, namedMailboxes } from "./loginChecks.js";
 import { checkMxEndpoint } from "./mxEndpoint.js";
 import { type CheckResult, fail, formatResult, warn } from "./result.js";
 import { checkEndpointSettings, checkSubmission } from "./smtpChecks.js";
-import { defaultProbeTimeoutMs } from "./smtpProbe.js";
+import { defaultProbeTimeoutMs, type ProbeLogin } from "./smtpProbe.js";
 import { checkTokens } from "./tokenChecks.js";
 
 /**
@@ -84,7 +90,7 @@ export async function doctorCommand(args: string[], io: CliIo): Promise<number> 
         ]),
     );
   const directOrRelay = mailboxDomains(["direct", "relay"]);
-  const domains = values.domain ?? [...mailboxDomains(["graph", "smtp", "direct", "relay"])];
+  const domains = values.domain ?? [...mailboxDomains(["graph", "smtp", "direct", "relay", "hve"])];
   if (domains.length === 0)
     report([
       env.MAILHOOK_CLIENTS
@@ -113,8 +119,11 @@ export async function doctorCommand(args: string[], io: CliIo): Promise<number> 
   if (config) {
     report(checkClients(config));
     const uses = (t: string) => config.clients.some((c) => c.transport === t);
-    if (uses("smtp"))
-      report(await checkSubmission(config.smtp.host, config.smtp.port, config.smtp.auth, { timeoutMs }));
+    const provider = config.entra && createTokenProvider(config.entra);
+    const hveOauth = namedMailboxes(config.clients, "hve").filter(
+      (m) => !passwordFor(config.hve.passwords, m),
+    );
+    const hveNeedsOauth = uses("hve") && (hveOauth.length > 0 || !config.hve.passwords["*"]);
     if (config.mx && (uses("direct") || uses("relay")))
       report(
         await checkMxEndpoint(config.mx.endpoint, Number(values["mx-port"] ?? config.mx.port), {
@@ -125,12 +134,47 @@ export async function doctorCommand(args: string[], io: CliIo): Promise<number> 
           control: { host: config.smtp.host, port: config.smtp.port },
         }),
       );
-    report(
-      await checkTokens(config, {
-        graph: uses("graph"),
-        smtp: uses("smtp") && config.smtp.auth === "oauth2",
-      }),
+    const tokenResults = await checkTokens(
+      config,
+      { graph: uses("graph"), smtp: uses("smtp") && config.smtp.auth === "oauth2", hve: hveNeedsOauth },
+      provider,
     );
+    report(tokenResults);
+    if (uses("smtp")) {
+      const mailboxes = namedMailboxes(config.clients, "smtp");
+      const basic = config.smtp.auth === "basic";
+      report(
+        await checkEndpointAndLogins(
+          { label: "smtp", host: config.smtp.host, port: config.smtp.port, transport: "smtp" },
+          config.smtp.auth,
+          await loginsFor(mailboxes, basic ? config.smtp.passwords : undefined, provider),
+          basic && mailboxes.length > 0 ? [basicAuthNotice("smtp", mailboxes.join(", "))] : [],
+          timeoutMs,
+        ),
+      );
+    }
+    if (uses("hve")) {
+      // HVE: the same endpoint checks against the HVE host, then each named account signs in as it will.
+      const accounts = namedMailboxes(config.clients, "hve");
+      const withPassword = accounts.filter((m) => passwordFor(config.hve.passwords, m));
+      const logins = [
+        ...(await loginsFor(withPassword, config.hve.passwords, provider)),
+        ...(await loginsFor(
+          accounts.filter((m) => !passwordFor(config.hve.passwords, m)),
+          undefined,
+          provider,
+        )),
+      ];
+      report(
+        await checkEndpointAndLogins(
+          { label: "hve", host: config.hve.host, port: config.hve.port, transport: "hve" },
+          hveNeedsOauth ? "oauth2" : "basic",
+          logins,
+          withPassword.length > 0 ? [basicAuthNotice("hve", withPassword.join(", "))] : [],
+          timeoutMs,
+        ),
+      );
+    }
   }
   if (env.MAILHOOK_URL) report(await checkDeployedApp(env.MAILHOOK_URL, timeoutMs));
 
@@ -159,4 +203,51 @@ function clientsOf(setting: string | undefined): Client[] {
   } catch {
     return [];
   }
+}
+
+function passwordFor(passwords: Record<string, string>, mailbox: string): string | undefined {
+  const own = Object.entries(passwords).find(([m]) => m.toLowerCase() === mailbox.toLowerCase());
+  return own?.[1] ?? passwords["*"];
+}
+
+/** How each mailbox signs in: its password when `passwords` is given, else the app's Exchange Online token. */
+async function loginsFor(
+  mailboxes: string[],
+  passwords: Record<string, string> | undefined,
+  provider: TokenProvider | undefined,
+): Promise<{ mailbox: string; login: ProbeLogin }[]> {
+  if (passwords) {
+    return mailboxes.flatMap((mailbox) => {
+      const password = passwordFor(passwords, mailbox);
+      return password ? [{ mailbox, login: { method: "PLAIN" as const, user: mailbox, password } }] : [];
+    });
+  }
+  if (!provider || mailboxes.length === 0) return [];
+  // Without a token there is nothing to sign in with; the token check has reported why.
+  const token = await provider.getToken(exchangeSmtpScope).then(
+    (t) => t.token,
+    () => undefined,
+  );
+  return token
+    ? mailboxes.map((mailbox) => ({ mailbox, login: { method: "XOAUTH2" as const, user: mailbox, token } }))
+    : [];
+}
+
+/**
+ * The submission endpoint (EHLO, STARTTLS, TLS 1.2+, the AUTH mechanism), then, where it passed, each login
+ * as the transport will make it.
+ */
+async function checkEndpointAndLogins(
+  target: Parameters<typeof checkLogins>[0] & { label: "smtp" | "hve" },
+  auth: "oauth2" | "basic",
+  logins: Parameters<typeof checkLogins>[1],
+  notices: CheckResult[],
+  timeoutMs: number,
+): Promise<CheckResult[]> {
+  const submission = await checkSubmission(target.host, target.port, auth, {
+    timeoutMs,
+    label: target.label,
+  });
+  if (submission.some((r) => r.status === "fail")) return [...submission, ...notices];
+  return [...submission, ...notices, ...(await checkLogins(target, logins, timeoutMs))];
 }

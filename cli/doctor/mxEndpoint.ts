@@ -10,7 +10,7 @@ import { connectTcp, probeSmtp } from "./smtpProbe.js";
 // https://learn.microsoft.com/azure/virtual-network/troubleshoot-outbound-smtp-connectivity, and
 // "Troubleshoot Azure NAT Gateway connectivity", https://learn.microsoft.com/azure/nat-gateway/troubleshoot-nat-connectivity)
 const blockedFix =
-  "From Azure, use smtp (SMTP AUTH on port 587) or graph instead of direct and relay; for Direct Send, send " +
+  "From Azure, use smtp (SMTP AUTH on port 587), graph or hve instead of direct and relay; for Direct Send, send " +
   "from your own network, where port 25 is open. Azure lifts the block only for Enterprise Agreement and MCA-E " +
   "subscriptions (learn.microsoft.com/azure/virtual-network/troubleshoot-outbound-smtp-connectivity); a NAT " +
   "gateway does not. This result is for the network the doctor runs on: run it from a VM in the app's " +

@@ -38,9 +38,10 @@ export async function checkSubmission(
   host: string,
   port: number,
   auth: "oauth2" | "basic",
-  options: { timeoutMs?: number } = {},
+  options: { timeoutMs?: number; label?: "smtp" | "hve" } = {},
 ): Promise<CheckResult[]> {
-  const name = `smtp ${host}:${port}`;
+  const label = options.label ?? "smtp";
+  const name = `${label} ${host}:${port}`;
   const probe = await probeSmtp(host, port, options);
   const results: CheckResult[] = [];
   if (!probe.greeting)
@@ -48,7 +49,9 @@ export async function checkSubmission(
       fail(
         name,
         `no SMTP answer: ${probe.error}`,
-        "Check SMTP_HOST and SMTP_PORT, and that outbound TCP to it is allowed.",
+        label === "hve"
+          ? "Check HVE_HOST and HVE_PORT (smtp.hve.mx.microsoft:587), and that outbound TCP to it is allowed."
+          : "Check SMTP_HOST and SMTP_PORT, and that outbound TCP to it is allowed.",
       ),
     ];
   if (probe.extensions.length === 0)

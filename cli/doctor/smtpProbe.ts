@@ -22,8 +22,17 @@ export interface SmtpProbe {
   tlsProtocol?: string;
   /** AUTH mechanisms advertised after STARTTLS (upper case). */
   authMechanisms: string[];
+  /** The answer to AUTH, when a login was tried: `"235 2.7.0 …"`, `"535 5.7.139 …"`. */
+  authReply?: string;
+  /** The answer to MAIL FROM after a successful login (Exchange refuses retired basic auth there: 5.7.30). */
+  mailReply?: string;
   error?: string;
 }
+
+/** A login to try after STARTTLS: the mailbox's password (AUTH PLAIN) or an app token (AUTH XOAUTH2). */
+export type ProbeLogin =
+  | { method: "PLAIN"; user: string; password: string }
+  | { method: "XOAUTH2"; user: string; token: string };
 
 /** Reads SMTP replies from a socket, one complete (multi-line) reply at a time. */
 class ReplyReader {
@@ -100,6 +109,16 @@ class ReplyReader {
 }
 
 const keywordsOf = (reply: Reply) => reply.lines.slice(1).map((l) => l.trim().toUpperCase());
+const textOf = (reply: Reply) => `${reply.code} ${reply.lines.join(" ")}`.trim();
+
+/** The SASL initial response (RFC 4616 PLAIN; XOAUTH2 as Exchange Online documents it). */
+function initialResponse(login: ProbeLogin): string {
+  const raw =
+    login.method === "PLAIN"
+      ? `\u0000${login.user}\u0000${login.password}`
+      : `user=${login.user}\u0001auth=Bearer ${login.token}\u0001\u0001`;
+  return Buffer.from(raw, "utf8").toString("base64");
+}
 
 /** How long a probe waits for a connection and for each reply. */
 export const defaultProbeTimeoutMs = 5000;
@@ -134,15 +153,17 @@ export async function connectTcp(
 
 /**
  * Talks to an SMTP endpoint as a client would, without sending mail: greeting, EHLO, STARTTLS (TLS 1.2 or
- * later, certificate verified against the host name), EHLO again for the AUTH mechanisms, QUIT. `address`
- * connects to an address resolved elsewhere while TLS still checks the certificate against `host`.
+ * later, certificate verified against the host name), EHLO again for the AUTH mechanisms; with `login`, AUTH
+ * and then MAIL FROM and RSET (no message is ever sent); QUIT. Credentials are never part of the result.
+ * `address` connects to an address resolved elsewhere while TLS still checks the certificate against `host`.
  */
 export async function probeSmtp(
   host: string,
   port: number,
-  options: { address?: string; timeoutMs?: number } = {},
+  options: { address?: string; timeoutMs?: number; login?: ProbeLogin } = {},
 ): Promise<SmtpProbe> {
   const timeoutMs = options.timeoutMs ?? defaultProbeTimeoutMs;
+  const { login } = options;
   const probe: SmtpProbe = {
     connected: false,
     timedOut: false,
@@ -154,7 +175,7 @@ export async function probeSmtp(
   let plainSocket: Socket | undefined;
   try {
     try {
-      socket = await connectTcp(host, port, { ...options, timeoutMs });
+      socket = await connectTcp(host, port, { address: options.address, timeoutMs });
     } catch (error) {
       probe.timedOut = error instanceof ConnectTimeout;
       probe.errorCode = socketErrorCode(error);
@@ -187,6 +208,16 @@ export async function probeSmtp(
     const secured = await reader.command("EHLO mailhook-doctor");
     const auth = keywordsOf(secured).find((k) => k.startsWith("AUTH ") || k.startsWith("AUTH="));
     probe.authMechanisms = auth ? auth.slice(5).split(/\s+/).filter(Boolean) : [];
+    if (login) {
+      let answer = await reader.command(`AUTH ${login.method} ${initialResponse(login)}`);
+      // XOAUTH2 reports a refused token as a 334 challenge; an empty line asks for the final answer.
+      if (answer.code === 334) answer = await reader.command("");
+      probe.authReply = textOf(answer);
+      if (answer.code === 235) {
+        probe.mailReply = textOf(await reader.command(`MAIL FROM:<${login.user}>`));
+        await reader.command("RSET").catch(() => undefined);
+      }
+    }
     await reader.command("QUIT").catch(() => undefined);
     return probe;
   } catch (error) {

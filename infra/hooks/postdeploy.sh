@@ -61,8 +61,8 @@ if printf '%s' "${MAILHOOK_CLIENTS:-}" | grep -Eq '"transport"[[:space:]]*:[[:sp
 
 NOTE: direct and relay connect to the MX endpoint on TCP port 25, which Azure blocks for most subscription
 types (Enterprise Agreement and MCA-E excepted); a NAT gateway does not lift the block. Unless this
-subscription is one of those, their messages will fail with a connection timeout. Use smtp (port 587) or
-graph from Azure; for Direct Send, send from your own network, where port 25 is open.
+subscription is one of those, their messages will fail with a connection timeout. Use smtp (port 587), graph
+or hve from Azure; for Direct Send, send from your own network, where port 25 is open.
 https://learn.microsoft.com/azure/virtual-network/troubleshoot-outbound-smtp-connectivity
 TEXT
 fi

@@ -28,7 +28,7 @@ if ($clients | Where-Object { $_.transport -in @('direct', 'relay') }) {
 NOTE: a client uses direct or relay, which connect to the MX endpoint on TCP port 25. Azure blocks outbound
 port 25 for most subscription types (Enterprise Agreement and MCA-E excepted), and a NAT gateway does not
 lift the block: https://learn.microsoft.com/azure/virtual-network/troubleshoot-outbound-smtp-connectivity
-From Azure, use smtp (SMTP AUTH on port 587) or graph instead; for Direct Send, send from your own
+From Azure, use smtp (SMTP AUTH on port 587), graph or hve instead; for Direct Send, send from your own
 network, where port 25 is open. `npx mailhook doctor` reports a blocked port 25 as "blocked by the platform".
 '@
 }

@@ -30,6 +30,10 @@ param entraClientCertificate string = ''
 param smtpPasswords string = ''
 
 @secure()
+@description('HVE_PASSWORDS JSON; empty creates no secret.')
+param hvePasswords string = ''
+
+@secure()
 @description('RELAY_CLIENT_CERTIFICATE PEM (or base64 of it); empty creates no secret.')
 param relayClientCertificate string = ''
 
@@ -73,6 +77,12 @@ resource entraCertificate 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!
   properties: { value: entraClientCertificate, contentType: 'application/x-pem-file' }
 }
 
+resource hveSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(hvePasswords)) {
+  parent: vault
+  name: 'hve-passwords'
+  properties: { value: hvePasswords, contentType: 'application/json' }
+}
+
 resource relayCertificate 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(relayClientCertificate)) {
   parent: vault
   name: 'relay-client-certificate'
@@ -100,5 +110,6 @@ output secretNames object = {
   ENTRA_CLIENT_SECRET: empty(entraClientSecret) ? '' : 'entra-client-secret'
   ENTRA_CLIENT_CERTIFICATE: empty(entraClientCertificate) ? '' : 'entra-client-certificate'
   SMTP_PASSWORDS: empty(smtpPasswords) ? '' : 'smtp-passwords'
+  HVE_PASSWORDS: empty(hvePasswords) ? '' : 'hve-passwords'
   RELAY_CLIENT_CERTIFICATE: empty(relayClientCertificate) ? '' : 'relay-client-certificate'
 }

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { problemTypeUri } from "../domain/problem.js";
 import { messageStatuses, publicStatusSchema } from "../domain/statusRecord.js";
 import { transportNames } from "../domain/transportName.js";
+import type { TenantView } from "../pacing/tenant.js";
 
 /**
  * What the API answers besides status records, as zod schemas: the handlers build their answers with them,
@@ -48,19 +49,43 @@ export const mailboxViewSchema = z.object({
     windowSeconds: z.number().describe("Length of the rolling message window (Exchange Online: 60 s)."),
     recipientsPerDay: z.number().int().describe("Recipients allowed in any rolling 24 hours (10,000)."),
     concurrency: z.number().int().describe("Sends at once (SMTP AUTH: 3 connections; Graph: 4 requests)."),
+    uploadBytesPerWindow: z
+      .number()
+      .int()
+      .optional()
+      .describe("Graph only: bytes uploaded in any rolling upload window (150 MB per 5 minutes)."),
+    uploadWindowSeconds: z.number().optional().describe("Graph only: length of the upload window (300 s)."),
   }),
   usage: z.object({
     messagesInWindow: z.number().int().describe("Messages sent or being sent in the current rolling window."),
     recipientsInDay: z.number().int().describe("Recipients of messages sent in the last 24 hours."),
+    uploadBytesInWindow: z
+      .number()
+      .int()
+      .optional()
+      .describe("Graph only: bytes uploaded in the upload window."),
   }),
   inFlight: z.number().int().describe("Sends in progress now."),
   nextSlotAt: z.string().describe("When a new message could be sent (now, when nothing is waiting)."),
   pausedUntil: z.string().optional().describe("Set while the provider has throttled the mailbox."),
   pauseReason: z.string().optional(),
+  tenantExternalPause: z
+    .object({
+      since: z.string().describe("When Exchange Online first refused external recipients (550 5.7.233)."),
+      nextProbeAt: z
+        .string()
+        .describe("When one message with external recipients tries again (past: the next one that comes)."),
+      reason: z.string().describe("Exchange Online's answer."),
+    })
+    .optional()
+    .describe(
+      "Set while the tenant is over its external recipient limit for the last 24 hours: messages with " +
+        "external recipients wait, from every mailbox; internal mail keeps going.",
+    ),
 });
 export type MailboxView = z.infer<typeof mailboxViewSchema>;
 
-/** The quota view of `shared/pacing` (epoch ms) as the API shows it. */
+/** The quota view of `shared/pacing` (epoch ms), and the tenant's pause if any, as the API shows it. */
 export function toMailboxView(
   mailbox: string,
   view: {
@@ -71,6 +96,7 @@ export function toMailboxView(
     pausedUntil?: number;
     pauseReason?: string;
   },
+  tenant: TenantView | undefined,
 ): MailboxView {
   const iso = (ms: number) => new Date(ms).toISOString();
   return mailboxViewSchema.parse({
@@ -81,6 +107,15 @@ export function toMailboxView(
     nextSlotAt: iso(view.nextSlotAt),
     ...(view.pausedUntil !== undefined ? { pausedUntil: iso(view.pausedUntil) } : {}),
     ...(view.pauseReason !== undefined ? { pauseReason: view.pauseReason } : {}),
+    ...(tenant
+      ? {
+          tenantExternalPause: {
+            since: iso(tenant.externalPausedSince),
+            nextProbeAt: iso(tenant.nextProbeAt),
+            reason: tenant.reason,
+          },
+        }
+      : {}),
   });
 }
 

@@ -1,25 +1,22 @@
 import { randomUUID } from "node:crypto";
 import { text } from "node:stream/consumers";
-import {
-  decodeEnvelope,
-  encodeEnvelope,
-  parseQueuedMessage,
-  type QueueEnvelope,
-} from "../domain/envelope.js";
+import { decodeEnvelope, parseQueuedMessage, type QueueEnvelope, withBooking } from "../domain/envelope.js";
 import type { QueuedMessage } from "../domain/message.js";
-import { toOutbound } from "../domain/outbound.js";
-import { isFinal, type StatusRecord, transition } from "../domain/statusRecord.js";
+import { type OutboundMessage, toOutbound } from "../domain/outbound.js";
+import { isFinal, type StatusRecord } from "../domain/statusRecord.js";
 import type { ThrottleFeedback } from "../pacing/window.js";
 import { describeWait } from "../pacing/wording.js";
 import { type MessageStore, PacingContentionError } from "../storage/ports.js";
 import type { SendOutcome } from "../transport/outcome.js";
 import type { Transport } from "../transport/transport.js";
+import { type ClaimTerms, defer, requeue } from "./defer.js";
 import { markFailed } from "./failMessage.js";
 import { flushReport } from "./finalReport.js";
 import type { MailboxPacer } from "./mailboxPacer.js";
 import { recordOutcome } from "./recordOutcome.js";
-import { ClaimLostError, claimed, heldUntil, saveCheckpoint, takenOver } from "./sendClaim.js";
+import { ClaimLostError, claimed, heldUntil, saveCheckpoint } from "./sendClaim.js";
 import type { DispatchDeps } from "./services.js";
+import { passTenant, settleTenant, type TenantTicket } from "./tenantGate.js";
 
 const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -58,8 +55,8 @@ export async function dispatchMessage(
     return;
   }
   const now = deps.clock.now().getTime();
-  const leaseMs = deps.pacer.policy(envelope.mailbox, record.transport).leaseMs;
-  const claimEndsAt = heldUntil(record, owner, now, leaseMs);
+  const claim: ClaimTerms = { owner, leaseMs: deps.pacer.policy(envelope.mailbox, record.transport).leaseMs };
+  const claimEndsAt = heldUntil(record, owner, now, claim.leaseMs);
   if (claimEndsAt !== undefined) {
     // Another dispatcher is sending it (a second queue message for one message): look again when its claim
     // ends; by then it is final (this copy is dropped) or the claim expired (this copy takes over).
@@ -77,9 +74,17 @@ export async function dispatchMessage(
   }
   const transport = deps.transports.get(record.transport);
   if (!transport) throw new Error(`transport ${record.transport} is not configured`);
-  const claim = { owner, leaseMs };
-  const leaseId = await reserveSlot(envelope, record, claim, deps);
-  if (leaseId !== undefined) await sendInSlot(envelope, transport, leaseId, claim, deps);
+  const message = await loadMessage(envelope, deps.messages);
+  // The tenant's external recipient limit first (it holds messages of every mailbox), then the mailbox's own.
+  const ticket = await passTenant(envelope, message, claim, deps);
+  if (ticket === undefined) return;
+  const outbound = outboundOf(message, envelope, deps);
+  const leaseId = await reserveSlot(envelope, record, claim, deps, transport.uploadBytes?.(outbound) ?? 0);
+  if (leaseId === undefined) {
+    await settleTenant(ticket, undefined, envelope, deps);
+    return;
+  }
+  await sendInSlot(envelope, outbound, transport, { leaseId, ticket }, claim, deps);
 }
 
 /**
@@ -90,16 +95,20 @@ export async function dispatchMessage(
 async function reserveSlot(
   envelope: QueueEnvelope,
   record: StatusRecord,
-  claim: { owner: string; leaseMs: number },
+  claim: ClaimTerms,
   deps: DispatchDeps,
+  uploadBytes: number,
 ): Promise<string | undefined> {
   // A deferred message holds a booking for its planned slot (shared/pacing/window.ts).
   const bookedAt =
-    record.status === "deferred" && record.nextAttemptAt ? Date.parse(record.nextAttemptAt) : undefined;
+    !envelope.unbooked && record.status === "deferred" && record.nextAttemptAt
+      ? Date.parse(record.nextAttemptAt)
+      : undefined;
   let decision: Awaited<ReturnType<MailboxPacer["reserve"]>>;
   try {
     decision = await deps.pacer.reserve(envelope.mailbox, record.transport, {
       recipients: envelope.recipients,
+      uploadBytes,
       bookedAt,
     });
   } catch (error) {
@@ -121,20 +130,17 @@ async function reserveSlot(
       }));
       return undefined;
     case "wait": {
-      const at = deps.clock.now();
       // Woken before its booked slot (a visibility timeout is capped at 7 days): the booking stands as it is.
-      if (decision.reason !== "early") {
-        const policy = deps.pacer.policy(envelope.mailbox, record.transport);
-        const reason = describeWait(decision, policy, envelope.recipients);
-        const nextAttemptAt = new Date(decision.until).toISOString();
-        // Not over a final status, nor over another dispatcher's live claim (it took the message meanwhile).
-        await deps.statuses.update(envelope.clientId, envelope.id, (r) =>
-          isFinal(r.status) || heldUntil(r, claim.owner, at.getTime(), claim.leaseMs) !== undefined
-            ? undefined
-            : transition(r, "deferred", at, { nextAttemptAt, reason, ...takenOver(r) }),
-        );
-      }
-      await requeue(envelope, deps, decision.until - at.getTime());
+      const reason =
+        decision.reason === "early"
+          ? undefined
+          : describeWait(
+              decision,
+              deps.pacer.policy(envelope.mailbox, record.transport),
+              envelope.recipients,
+              uploadBytes,
+            );
+      await defer(withBooking(envelope, true), deps, claim, decision.until, reason);
       deps.log.info("message deferred by pacing", {
         messageId: envelope.id,
         reason: decision.reason,
@@ -146,48 +152,44 @@ async function reserveSlot(
 }
 
 /**
- * Sends in a reserved slot under the message's claim, then records the outcome and hands the slot back to
- * pacing. The transport gets what an earlier attempt recorded (a Graph draft) and records what it creates
- * before it asks the provider to send.
+ * Sends in a reserved slot under the message's claim, then records the outcome and hands the slot (and a
+ * tenant probe) back. The transport gets what an earlier attempt recorded (a Graph draft) and records what it
+ * creates before it asks the provider to send.
  */
 async function sendInSlot(
   envelope: QueueEnvelope,
+  message: OutboundMessage,
   transport: Transport,
-  leaseId: string,
-  claim: { owner: string; leaseMs: number },
+  slot: { leaseId: string; ticket: TenantTicket },
+  claim: ClaimTerms,
   deps: DispatchDeps,
 ): Promise<void> {
   const release = (throttle?: ThrottleFeedback) =>
     deps.pacer.release(envelope.mailbox, transport.name, {
-      leaseId,
+      leaseId: slot.leaseId,
       recipients: envelope.recipients,
       throttle,
     });
   let outcome: SendOutcome;
   try {
-    const message = await loadMessage(envelope, deps.messages);
     const sending = await deps.statuses.update(envelope.clientId, envelope.id, (r) =>
       claimed(r, claim.owner, deps.clock.now(), claim.leaseMs),
     );
     if (sending?.status !== "sending" || sending.claim?.owner !== claim.owner) {
       // Cancelled, finished or claimed elsewhere while waiting for the slot: nothing to send.
       await release();
+      await settleTenant(slot.ticket, undefined, envelope, deps);
       return;
     }
-    outcome = await transport.send(
-      toOutbound(message, {
-        saveToSentItems: deps.saveToSentItems(message.clientId),
-        download: (path) => deps.messages.download(path),
-      }),
-      {
-        checkpoint: sending.checkpoint,
-        mayHaveBeenSent: sending.possibleDuplicate === true,
-        saveCheckpoint: (checkpoint) => saveCheckpoint(deps.statuses, envelope, claim.owner, checkpoint),
-      },
-    );
+    outcome = await transport.send(message, {
+      checkpoint: sending.checkpoint,
+      mayHaveBeenSent: sending.possibleDuplicate === true,
+      saveCheckpoint: (checkpoint) => saveCheckpoint(deps.statuses, envelope, claim.owner, checkpoint),
+    });
   } catch (error) {
-    // The send may or may not have happened: the reservation keeps counting, only the lease ends.
+    // The send may or may not have happened: the reservation keeps counting, only the leases end.
     await release();
+    await settleTenant(slot.ticket, undefined, envelope, deps);
     if (error instanceof ClaimLostError) {
       deps.log.warn("claim taken over by another dispatcher; this attempt stops", { messageId: envelope.id });
       return;
@@ -200,7 +202,10 @@ async function sendInSlot(
     outcome: outcome.kind,
     code: "code" in outcome ? outcome.code : undefined,
   });
-  if (outcome.kind === "throttled") {
+  // What the answer says about the tenant's external recipient limit: a refusal there is planned after the
+  // tenant's pause, and the mailbox itself is not paused (its internal mail goes on).
+  const tenantPlannedAt = await settleTenant(slot.ticket, outcome, envelope, deps);
+  if (outcome.kind === "throttled" && outcome.cause !== "tenantExternal") {
     // The mailbox pauses; the answer is this message's slot after the pause.
     const plannedAt = await release({
       retryAfterMs: outcome.retryAfterMs,
@@ -220,17 +225,20 @@ async function sendInSlot(
       }),
     );
   if (outcome.kind === "transient") await releaseQuietly();
-  await recordOutcome(outcome, envelope, claim.owner, deps, undefined);
-  await releaseQuietly();
-}
-
-/** Puts the message back on the queue, invisible for `delayMs`. */
-async function requeue(envelope: QueueEnvelope, deps: DispatchDeps, delayMs: number): Promise<void> {
-  await deps.queue.send(encodeEnvelope(envelope), { delayMs: Math.max(0, delayMs) });
+  await recordOutcome(outcome, envelope, claim.owner, deps, tenantPlannedAt);
+  if (outcome.kind !== "transient") await releaseQuietly();
 }
 
 async function loadMessage(envelope: QueueEnvelope, messages: MessageStore): Promise<QueuedMessage> {
   if (envelope.message) return envelope.message;
   const json = await text(await messages.download(envelope.messageBlob!));
   return parseQueuedMessage(envelope, JSON.parse(json));
+}
+
+function outboundOf(message: QueuedMessage, envelope: QueueEnvelope, deps: DispatchDeps): OutboundMessage {
+  return toOutbound(message, {
+    saveToSentItems: deps.saveToSentItems(message.clientId),
+    download: (path) => deps.messages.download(path),
+    ...(envelope.only ? { only: envelope.only } : {}),
+  });
 }

@@ -31,7 +31,7 @@ export class MailboxPacer {
   reserve(
     mailbox: string,
     transport: TransportName,
-    request: { recipients: number; bookedAt?: number },
+    request: { recipients: number; bookedAt?: number; uploadBytes?: number },
   ): Promise<PacingDecision> {
     const policy = this.policy(mailbox, transport);
     const leaseId = randomBytes(6).toString("base64url");

@@ -1,9 +1,10 @@
-import { encodeEnvelope, type QueueEnvelope } from "../domain/envelope.js";
+import { encodeEnvelope, type QueueEnvelope, withBooking } from "../domain/envelope.js";
 import { isFinal, type StatusRecord, transition } from "../domain/statusRecord.js";
 import { describeThrottle } from "../pacing/wording.js";
 import type { SendOutcome } from "../transport/outcome.js";
 import { markFailed } from "./failMessage.js";
 import { flushReport, owedReport } from "./finalReport.js";
+import { recordPartial } from "./partialDelivery.js";
 import { owns } from "./sendClaim.js";
 import type { DispatchDeps } from "./services.js";
 
@@ -17,8 +18,8 @@ export class TransientSendError extends Error {
 
 /**
  * Records what a send attempt came to: sent (content deleted, reported), permanent (dead letter, reported),
- * throttled (deferred to `plannedAt`, the slot pacing booked after the pause; no attempt spent) or
- * transient (deferred, then thrown so the queue retries it). Only `sent` is recorded over a claim that
+ * throttled (deferred to `plannedAt`, the slot pacing booked after the pause; no attempt spent),
+ * transient (deferred, then thrown so the queue retries it), or partial (./partialDelivery.ts). Only `sent` is recorded over a claim that
  * another dispatcher took over meanwhile (it is true whoever holds the claim); the rest is that one's to
  * decide.
  */
@@ -39,6 +40,9 @@ export async function recordOutcome(
     return applied;
   };
   switch (outcome.kind) {
+    case "partial":
+      await recordPartial(outcome, envelope, owner, deps, plannedAt);
+      return;
     case "sent": {
       const sent = await deps.statuses.update(clientId, id, (r) =>
         isFinal(r.status)
@@ -67,7 +71,9 @@ export async function recordOutcome(
     }
     case "permanent":
       await markFailed(envelope, deps, (r) =>
-        mine(r) ? { reason: outcome.text, lastError: { code: outcome.code, text: outcome.text } } : undefined,
+        mine(r)
+          ? { reason: outcome.reason ?? outcome.text, lastError: { code: outcome.code, text: outcome.text } }
+          : undefined,
       );
       return;
     case "throttled": {
@@ -83,7 +89,9 @@ export async function recordOutcome(
           : undefined,
       );
       if (!applied) return;
-      await deps.queue.send(encodeEnvelope(envelope), { delayMs: Math.max(0, plannedMs - now.getTime()) });
+      // A mailbox pause booked the message's slot; the tenant's pause did not (shared/app/tenantGate.ts).
+      const next = withBooking(envelope, outcome.cause !== "tenantExternal");
+      await deps.queue.send(encodeEnvelope(next), { delayMs: Math.max(0, plannedMs - now.getTime()) });
       return;
     }
     case "transient": {

@@ -12,6 +12,7 @@ import type {
 import type { Transport } from "../transport/transport.js";
 import type { FinalReports } from "./finalReport.js";
 import type { MailboxPacer } from "./mailboxPacer.js";
+import type { TenantPacer } from "./tenantPacer.js";
 
 /** What the use cases need, built once per process by the composition root (`shared/host/compose.ts`). */
 export interface Services {
@@ -26,6 +27,8 @@ export interface Services {
   transports: ReadonlyMap<TransportName, Transport>;
   /** Shared pacing of every sending mailbox (Exchange Online's limits). */
   pacer: MailboxPacer;
+  /** The tenant's external recipient limit, shared by every mailbox. */
+  tenant: TenantPacer;
   clock: Clock;
   newId(): string;
   /**
@@ -45,6 +48,8 @@ export interface DispatchDeps {
   log: Logger;
   /** Shared pacing of sending mailboxes: a slot is reserved before every send. */
   pacer: MailboxPacer;
+  /** The tenant's external recipient limit: messages with external recipients pass it before their mailbox. */
+  tenant: TenantPacer;
   /** Waits for a slot reserved a few seconds ahead; tests with a fake clock advance it instead. */
   sleep?(ms: number): Promise<void>;
   /** Client default for Graph's saveToSentItems when the message does not say. */

@@ -1,9 +1,12 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import { addressSchema, senderAllowed, senderPatternSchema } from "./address.js";
-import { transportNames } from "./transportName.js";
+import { type TransportName, transportNames } from "./transportName.js";
 
 export { type TransportName, transportNames } from "./transportName.js";
+
+/** Transports that reach only the tenant's own accepted domains: an external recipient is refused at intake. */
+export const internalOnlyTransports: ReadonlySet<TransportName> = new Set(["direct", "hve"]);
 
 export const domainSchema = z
   .string()

@@ -7,6 +7,18 @@ const envelopeFields = {
   mailbox: z.string(),
   recipients: z.number().int().positive(),
   messageBlob: z.string().optional(),
+  /**
+   * The recipients still to send to, when the others already have the message (a partial delivery at
+   * SMTP RCPT, e.g. 550 5.7.233 for the external ones); absent: every recipient. Added within the versions:
+   * a release that does not know it drops it and sends to every recipient again (same Message-ID).
+   */
+  only: z.array(z.string()).min(1).optional(),
+  /**
+   * Set when this copy was put back by the tenant's external recipient limit or a partial delivery, not
+   * booked by the mailbox's pacing: the status's `nextAttemptAt` is then no mailbox booking. Added within the
+   * versions; a release that does not know it treats the time as a booking, which the pacing gate tolerates.
+   */
+  unbooked: z.literal(true).optional(),
 };
 
 /** Version 1: a composed message (JSON or multipart), inline when small, else a Blob reference. */
@@ -35,6 +47,12 @@ export const queueEnvelopeSchema = z
     "exactly one of message or messageBlob",
   );
 export type QueueEnvelope = z.infer<typeof queueEnvelopeSchema>;
+
+/** The envelope as the mailbox's pacing books it (`unbooked` cleared), or as something else holds it. */
+export function withBooking(envelope: QueueEnvelope, bookedByPacing: boolean): QueueEnvelope {
+  const { unbooked: _unbooked, ...rest } = envelope;
+  return bookedByPacing ? rest : { ...rest, unbooked: true };
+}
 
 // Azure queue messages hold 64 KiB after base64, so about 48 KiB of JSON travels inline; larger goes to Blob.
 export const inlineMessageLimitBytes = 48 * 1024;

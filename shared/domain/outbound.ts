@@ -1,6 +1,11 @@
 import { Readable } from "node:stream";
 import { domainOf, type Mailbox } from "./address.js";
-import type { QueuedMessage, StoredAttachment, StoredMimeMessage } from "./message.js";
+import {
+  type QueuedMessage,
+  recipientsOf,
+  type StoredAttachment,
+  type StoredMimeMessage,
+} from "./message.js";
 
 export interface OutboundAttachment {
   name: string;
@@ -32,6 +37,11 @@ export interface ComposedMessage {
   importance?: "low" | "normal" | "high";
   saveToSentItems: boolean;
   attachments: OutboundAttachment[];
+  /**
+   * Set when some recipients already have the message (a partial delivery): the SMTP envelope goes to these
+   * only, with the same Message-ID and headers. Only the SMTP transports produce partial deliveries.
+   */
+  envelopeRecipients?: Mailbox[];
 }
 
 /**
@@ -55,6 +65,8 @@ export interface MimeMessage {
   /** The MIME's length in bytes. */
   size: number;
   saveToSentItems: boolean;
+  /** As for composed messages: the recipients still to send to after a partial delivery. */
+  envelopeRecipients?: Mailbox[];
   /** Opens the MIME bytes as a stream; called once per send attempt. */
   open(): Promise<Readable>;
 }
@@ -97,8 +109,16 @@ export function mimeRecipients(
  */
 export function toOutbound(
   message: QueuedMessage,
-  options: { saveToSentItems: boolean; download(path: string): Promise<Readable> },
+  options: {
+    saveToSentItems: boolean;
+    download(path: string): Promise<Readable>;
+    /** The recipients still to send to, when others already have it (the queue envelope's `only`). */
+    only?: string[];
+  },
 ): OutboundMessage {
+  const only = options.only && new Set(options.only.map((a) => a.toLowerCase()));
+  const narrowed = (recipients: Mailbox[]) =>
+    only ? { envelopeRecipients: recipients.filter((r) => only.has(r.address.toLowerCase())) } : {};
   if ("kind" in message) {
     return {
       kind: "mime",
@@ -113,6 +133,7 @@ export function toOutbound(
         message.blob
           ? options.download(message.blob)
           : Promise.resolve(Readable.from(Buffer.from(message.contentBase64 ?? "", "base64"))),
+      ...narrowed(message.recipients),
     };
   }
   const open = (a: StoredAttachment) =>
@@ -120,6 +141,9 @@ export function toOutbound(
       ? options.download(a.blob)
       : Promise.resolve(Readable.from(Buffer.from(a.contentBase64 ?? "", "base64")));
   return {
+    ...(only
+      ? { envelopeRecipients: recipientsOf(message).filter((r) => only.has(r.address.toLowerCase())) }
+      : {}),
     kind: "composed",
     id: message.id,
     messageId: messageIdFor(message.id, message.from.address),

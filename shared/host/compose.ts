@@ -4,6 +4,7 @@ import type { ApiServices } from "../api/http.js";
 import { callbackUrlOf, enqueueWebhook, type WebhookDeps } from "../app/deliverWebhook.js";
 import { MailboxPacer } from "../app/mailboxPacer.js";
 import type { DispatchDeps } from "../app/services.js";
+import { TenantPacer } from "../app/tenantPacer.js";
 import type { Config } from "../config.js";
 import { jsonLogger, type Logger } from "../log.js";
 import { azureStorage, type StorageNames } from "../storage/azure/account.js";
@@ -26,7 +27,7 @@ export interface ComposeOptions {
 export async function composeServices(config: Config, options: ComposeOptions = {}) {
   const storage = azureStorage(config.storage, options.storageNames);
   await storage.ensure();
-  const transports = buildTransports(config);
+  const transports = buildTransports(config, { logins: storage.logins });
   const clients = new ClientRegistry(config.clients);
   const clock = options.clock ?? systemClock;
   const log = options.log ?? jsonLogger((_level, line) => process.stderr.write(`${line}\n`));
@@ -44,6 +45,7 @@ export async function composeServices(config: Config, options: ComposeOptions = 
     idempotency: storage.idempotency,
     transports,
     pacer: new MailboxPacer(new AzureTablePacingStore(storage.pacingTable), config.pacing, clock),
+    tenant: new TenantPacer(storage.tenantPacing, tenantPolicy(config), clock),
     clock,
     newId: randomUUID,
     isStorageOutage,
@@ -78,3 +80,12 @@ export async function composeServices(config: Config, options: ComposeOptions = 
 }
 
 export type Composed = Awaited<ReturnType<typeof composeServices>>;
+
+/** The tenant pause's settings: the probe interval, the same lease as mailboxes, and the accepted domains. */
+export function tenantPolicy(config: Config) {
+  return {
+    probeIntervalMs: config.tenant.externalProbeMs,
+    leaseMs: config.pacing.leaseMs,
+    ...(config.tenant.acceptedDomains ? { acceptedDomains: config.tenant.acceptedDomains } : {}),
+  };
+}

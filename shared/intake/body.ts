@@ -69,12 +69,12 @@ export function limitedBody(body: ReadableStream<Uint8Array> | null, limits: Bod
  * The one answer for a message over the size limit, whichever check found it (a declared Content-Length, a
  * body still arriving, streamed files, decoded attachments): the limit in bytes and the setting that raises it.
  */
-export function messageTooLarge(messageBytes: number): ProblemError {
+export function messageTooLarge(messageBytes: number, setting = "MAX_MESSAGE_BYTES"): ProblemError {
   const mib = Math.round((messageBytes / 1024 / 1024) * 10) / 10;
   return new ProblemError(
     "tooLarge",
-    `The message is larger than the limit of ${messageBytes} bytes (${mib} MiB); the MAX_MESSAGE_BYTES setting raises it.`,
-    { extensions: { limitBytes: messageBytes, setting: "MAX_MESSAGE_BYTES" } },
+    `The message is larger than the limit of ${messageBytes} bytes (${mib} MiB); the ${setting} setting raises it.`,
+    { extensions: { limitBytes: messageBytes, setting } },
   );
 }
 

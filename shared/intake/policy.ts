@@ -1,6 +1,6 @@
 import type { Config } from "../config.js";
 import { domainOf, type Mailbox, sameAddress, senderAllowed } from "../domain/address.js";
-import type { Client } from "../domain/client.js";
+import { type Client, internalOnlyTransports } from "../domain/client.js";
 import { recipientsOf, type StoredMessage, type StoredMimeMessage } from "../domain/message.js";
 import { invalidField, ProblemError } from "../domain/problem.js";
 import { urlProblem } from "../webhooks/destination.js";
@@ -38,9 +38,10 @@ export function senderProblem(
       text: `the display name ${JSON.stringify(sender.name)} names ${smuggled}, another address than the sender ${sender.address}`,
     };
   }
-  const accepted = new Set(config.mx?.acceptedDomains ?? []);
+  // Direct Send, relay and High Volume Email send only as the tenant's own domains.
+  const accepted = new Set(config.tenant.acceptedDomains ?? []);
   if (
-    (client.transport === "direct" || client.transport === "relay") &&
+    (client.transport === "direct" || client.transport === "relay" || client.transport === "hve") &&
     !accepted.has(domainOf(sender.address))
   ) {
     return { kind: "validation", text: `${sender.address} is not in an accepted domain of the tenant` };
@@ -56,14 +57,16 @@ export function checkSender(sender: Mailbox, client: Client, config: Config, fie
   throw new ProblemError("forbiddenSender", `${field}: ${problem.text}.`, { extensions: { field } });
 }
 
-/** The recipient rules: how many, which domains, and only the tenant's own on Direct Send. */
+/** The recipient rules: how many, which domains, and only the tenant's own on Direct Send and HVE. */
 export function checkRecipients(recipients: Mailbox[], client: Client, config: Config, field: string): void {
   if (recipients.length === 0) throw invalidField(field, "at least one recipient is required");
-  const max = config.limits.recipientsPerMessage;
+  const hve = client.transport === "hve";
+  const max = recipientLimit(client, config);
   if (recipients.length > max) {
+    const where = hve ? " on the hve transport (HVE_RECIPIENTS_PER_MESSAGE)" : "";
     throw invalidField(
       field,
-      `${recipients.length} recipients in to, cc and bcc; at most ${max} per message`,
+      `${recipients.length} recipients in to, cc and bcc; at most ${max} per message${where}`,
     );
   }
   if (client.recipientDomains) {
@@ -76,17 +79,31 @@ export function checkRecipients(recipients: Mailbox[], client: Client, config: C
       );
     }
   }
-  if (client.transport === "direct") {
-    // Direct Send delivers to the tenant's own mailboxes only; Exchange rejects external recipients later.
-    const accepted = new Set(config.mx?.acceptedDomains ?? []);
+  if (internalOnlyTransports.has(client.transport)) {
+    // Direct Send and High Volume Email deliver to the tenant's own recipients only; Exchange would refuse an
+    // external one after our 202.
+    const accepted = new Set(config.tenant.acceptedDomains ?? []);
     const external = recipients.find((r) => !accepted.has(domainOf(r.address)));
     if (external) {
-      throw invalidField(
-        field,
-        `${external.address} is external; Direct Send reaches only the accepted domains`,
-      );
+      const what = client.transport === "hve" ? "High Volume Email" : "Direct Send";
+      throw invalidField(field, `${external.address} is external; ${what} reaches only the accepted domains`);
     }
   }
+}
+
+/** Recipients one message of this client may have: High Volume Email has its own, lower limit. */
+export function recipientLimit(client: Client, config: Config): number {
+  return client.transport === "hve"
+    ? Math.min(config.limits.recipientsPerMessage, config.hve.recipientsPerMessage)
+    : config.limits.recipientsPerMessage;
+}
+
+/** The largest message a client's transport takes, and the setting that raises it. */
+function messageLimit(client: Client, config: Config): { bytes: number; setting: string } {
+  // High Volume Email's own size limit applies when it is the smaller one.
+  if (client.transport === "hve" && config.hve.messageBytes < config.limits.messageBytes)
+    return { bytes: config.hve.messageBytes, setting: "HVE_MAX_MESSAGE_BYTES" };
+  return { bytes: config.limits.messageBytes, setting: "MAX_MESSAGE_BYTES" };
 }
 
 /**
@@ -108,9 +125,8 @@ export function enforcePolicy(message: StoredMessage, client: Client, config: Co
     message.attachments.reduce((sum, a) => sum + a.size, 0) +
     Buffer.byteLength(message.text ?? "") +
     Buffer.byteLength(message.html ?? "");
-  if (size > config.limits.messageBytes) {
-    throw messageTooLarge(config.limits.messageBytes);
-  }
+  const limit = messageLimit(client, config);
+  if (size > limit.bytes) throw messageTooLarge(limit.bytes, limit.setting);
   if (message.callbackUrl) {
     if (!client.callbackSecret) {
       throw invalidField("callbackUrl", "this client has no callbackSecret to sign delivery reports with");
@@ -143,4 +159,8 @@ export function enforceMimePolicy(
   if (headers.sender) checkSender(headers.sender, client, config, "Sender");
   checkSender(message.from, client, config, envelopeFromField);
   checkRecipients(message.recipients, client, config, envelopeToField);
+  // The body limit (from MAX_MESSAGE_BYTES) held while the bytes streamed in. High Volume Email's own limit is
+  // checked here against the MIME's size, as Exchange counts a message (encoded, headers included).
+  if (client.transport === "hve" && message.size > config.hve.messageBytes)
+    throw messageTooLarge(config.hve.messageBytes, "HVE_MAX_MESSAGE_BYTES");
 }

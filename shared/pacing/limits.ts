@@ -1,7 +1,11 @@
 import type { TransportName } from "../domain/client.js";
 
 const second = 1000;
+const minute = 60 * second;
 const hour = 3600 * second;
+
+/** Graph's upload volume is counted over 5 minutes. */
+export const graphUploadWindowMs = 5 * minute;
 
 /** The sending limits of one mailbox, after overrides and the safety margin. */
 export interface MailboxLimits {
@@ -13,8 +17,14 @@ export interface MailboxLimits {
   recipientsPerWindow: number;
   /** Length of the rolling recipient window (24 h). */
   recipientWindowMs: number;
-  /** SMTP AUTH: 3 concurrent connections per mailbox; Graph: 4 concurrent requests per mailbox. */
+  /** SMTP AUTH: 3 concurrent connections per mailbox; Graph: 4 concurrent requests per app and mailbox. */
   concurrency: number;
+  /**
+   * Graph: bytes uploaded in any rolling `uploadWindowMs` per app and mailbox (150 MB per 5 minutes,
+   * https://learn.microsoft.com/graph/throttling-limits#outlook-service-limits); absent for the SMTP options.
+   */
+  uploadBytesPerWindow?: number;
+  uploadWindowMs: number;
 }
 
 /** How the pacer plays safe: margins for clocks and crashes, and how long a dispatcher may hold a slot. */
@@ -43,6 +53,10 @@ export interface PacingSettings {
   recipientsPerWindow: number;
   /** Concurrent sends per mailbox; unset: 4 for graph (Graph's limit), 3 otherwise (SMTP AUTH's limit). */
   concurrency?: number;
+  /** High Volume Email accounts have limits of their own instead of the mailbox limits above. */
+  hve?: { messagesPerWindow: number; recipientsPerWindow: number; concurrency: number };
+  /** Graph's upload budget per mailbox in any rolling 5 minutes, in bytes. */
+  graphUploadBytesPerWindow?: number;
   /** Per-mailbox overrides, keyed by lower-case address. */
   mailboxes: Record<
     string,
@@ -64,9 +78,10 @@ export const defaultPacingSettings: PacingSettings = {
   safetyMarginPercent: 0,
   clockSkewMs: 1 * second,
   leaseMs: 300 * second,
+  graphUploadBytesPerWindow: 150_000_000,
 };
 
-/** Graph allows 4 concurrent requests per mailbox; the SMTP options share SMTP AUTH's 3 connections. */
+/** Graph allows 4 concurrent requests per app and mailbox; the SMTP options share SMTP AUTH's 3 connections. */
 export function defaultConcurrency(transport: TransportName): number {
   return transport === "graph" ? 4 : 3;
 }
@@ -83,14 +98,19 @@ export function pacingPolicy(
   const own = settings.mailboxes[mailbox.toLowerCase()] ?? {};
   const keep = (limit: number) =>
     Math.max(1, Math.floor((limit * (100 - settings.safetyMarginPercent)) / 100));
+  // An HVE account is not a mailbox: its own limits replace the mailbox limits (a per-mailbox override still wins).
+  const base = transport === "hve" && settings.hve ? settings.hve : settings;
+  const uploadBudget = transport === "graph" ? settings.graphUploadBytesPerWindow : undefined;
   return {
     limits: {
-      messagesPerWindow: keep(own.messagesPerWindow ?? settings.messagesPerWindow),
+      messagesPerWindow: keep(own.messagesPerWindow ?? base.messagesPerWindow),
       messageWindowMs: settings.messageWindowMs,
-      recipientsPerWindow: keep(own.recipientsPerWindow ?? settings.recipientsPerWindow),
+      recipientsPerWindow: keep(own.recipientsPerWindow ?? base.recipientsPerWindow),
       recipientWindowMs: 24 * hour,
       // Concurrency is a connection count, not a rate: the margin does not apply.
-      concurrency: own.concurrency ?? settings.concurrency ?? defaultConcurrency(transport),
+      concurrency: own.concurrency ?? base.concurrency ?? defaultConcurrency(transport),
+      ...(uploadBudget !== undefined ? { uploadBytesPerWindow: keep(uploadBudget) } : {}),
+      uploadWindowMs: graphUploadWindowMs,
     },
     clockSkewMs: settings.clockSkewMs,
     leaseMs: settings.leaseMs,

@@ -16,13 +16,21 @@ const sendSchema = z.object({
   r: z.number().int().positive(),
   /** Lease id while the dispatcher has not reported back. */
   l: z.string().max(32).optional(),
+  /** Bytes the send uploads to a provider with an upload budget (Graph: 150 MB per 5 minutes); absent: none. */
+  u: z.number().int().positive().optional(),
 });
 export type SendEntry = z.infer<typeof sendSchema>;
 
 /**
  * Pacing state of one sending mailbox; stored as JSON in one Table entity (64 KiB per string property).
  * Version 1. Bounded: `sends` holds about one message window of reservations (≤ limit + in flight),
- * `day` at most `maxDayEntries` entries (older reservations merged, conservatively, when it would grow).
+ * `day` at most `maxDayEntries` entries (older reservations merged, conservatively, when it would grow),
+ * `up` at most `maxUploadEntries`.
+ *
+ * The upload budget's fields (`u`, `up`, `bookedUploadBytes`) were added within version 1, all optional:
+ * the previous release reads a record this one writes (zod drops what it does not know, so a write of
+ * theirs forgets recent upload bytes, which only lets Graph throttle as it did before), and this release
+ * reads theirs. A change the previous release could not parse would need version 2 and a reader for both.
  */
 export const pacingStateSchema = z.object({
   v: z.literal(1),
@@ -36,11 +44,17 @@ export const pacingStateSchema = z.object({
   bookedRecipients: z.number().int().nonnegative(),
   /** Set when the provider throttled the mailbox: nothing is sent before `until`. */
   pause: z.object({ from: ms, until: ms, reason: z.string().max(1024) }).optional(),
+  /** `[end, bytes]` of uploads that left the message window, kept for the (longer) upload window. */
+  up: z.array(z.tuple([ms, z.number().int().positive()])).optional(),
+  /** Upload bytes of the messages booked for a future slot. */
+  bookedUploadBytes: z.number().int().nonnegative().optional(),
 });
 export type PacingState = z.infer<typeof pacingStateSchema>;
 
 // 1,000 entries of `[1712345678901,500]` stay under 25 KB, well inside Table's 64 KiB per string property.
 export const maxDayEntries = 1000;
+// Graph's budget (150 MB per 5 minutes) is spent by a few hundred sends at most; merged beyond that.
+export const maxUploadEntries = 300;
 
 export function emptyPacingState(): PacingState {
   return { v: 1, sends: [], day: [], cursorAt: 0, bookedMessages: 0, bookedRecipients: 0 };

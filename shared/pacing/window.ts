@@ -11,7 +11,13 @@
  * own planned slot (`cursorAt`, advancing one spacing per booking) and wakes only then.
  */
 import type { PacingPolicy } from "./limits.js";
-import { emptyPacingState, maxDayEntries, type PacingState, type SendEntry } from "./state.js";
+import {
+  emptyPacingState,
+  maxDayEntries,
+  maxUploadEntries,
+  type PacingState,
+  type SendEntry,
+} from "./state.js";
 
 /** What a dispatcher asks for before sending one message. */
 export interface PacingRequest {
@@ -21,10 +27,19 @@ export interface PacingRequest {
   leaseId: string;
   /** The slot an earlier decision booked this message for (epoch ms); absent for a message not yet booked. */
   bookedAt?: number;
+  /** Bytes the send uploads, for a provider with an upload budget (Graph); absent or 0: none. */
+  uploadBytes?: number;
 }
 
 /** Why a message waits. */
-export type WaitReason = "messages" | "recipients" | "concurrency" | "paused" | "backlog" | "early";
+export type WaitReason =
+  | "messages"
+  | "recipients"
+  | "uploads"
+  | "concurrency"
+  | "paused"
+  | "backlog"
+  | "early";
 
 export type PacingDecision =
   /** Send at `startAt` (now, or within `maxHoldMs`: the dispatcher waits for it in process). */
@@ -51,8 +66,16 @@ export interface ReleaseRequest {
 
 /** What `GET /api/v1/mailboxes/{address}/quota` shows, in epoch ms. */
 export interface QuotaView {
-  limits: { messagesPerWindow: number; windowSeconds: number; recipientsPerDay: number; concurrency: number };
-  usage: { messagesInWindow: number; recipientsInDay: number };
+  limits: {
+    messagesPerWindow: number;
+    windowSeconds: number;
+    recipientsPerDay: number;
+    concurrency: number;
+    /** Graph only: bytes per rolling upload window. */
+    uploadBytesPerWindow?: number;
+    uploadWindowSeconds?: number;
+  };
+  usage: { messagesInWindow: number; recipientsInDay: number; uploadBytesInWindow?: number };
   inFlight: number;
   nextSlotAt: number;
   pausedUntil?: number;
@@ -70,6 +93,7 @@ const minQuotaPauseMs = 60_000;
 
 const messageWindow = (p: PacingPolicy) => p.limits.messageWindowMs + p.clockSkewMs;
 const recipientWindow = (p: PacingPolicy) => p.limits.recipientWindowMs + p.clockSkewMs;
+const uploadWindow = (p: PacingPolicy) => p.limits.uploadWindowMs + p.clockSkewMs;
 
 /**
  * Decides whether the message may be sent now. Pure: the new state is returned, never written in place;
@@ -91,6 +115,8 @@ export function decide(
     });
   }
   const booked = request.bookedAt !== undefined;
+  const upload = uploadOf(request, policy);
+  const bookedUploads = state.bookedUploadBytes ?? 0;
   if (request.bookedAt !== undefined && request.bookedAt > now + policy.maxHoldMs) {
     // Woken before its slot (a visibility timeout is capped at 7 days): keep the booking, wait again.
     return unchanged({ kind: "wait", until: request.bookedAt, reason: "early" });
@@ -99,12 +125,15 @@ export function decide(
   const book = (from: number, reason: WaitReason) => {
     // The slot must also leave room for the messages booked ahead, as if they were already sent.
     const at = lineSlot(state, Math.max(from, state.cursorAt), spacing, policy);
-    const next: PacingState = {
-      ...state,
-      cursorAt: Math.max(state.cursorAt, at + spacing),
-      bookedMessages: state.bookedMessages + (booked ? 0 : 1),
-      bookedRecipients: state.bookedRecipients + (booked ? 0 : request.recipients),
-    };
+    const next: PacingState = withBookedUploads(
+      {
+        ...state,
+        cursorAt: Math.max(state.cursorAt, at + spacing),
+        bookedMessages: state.bookedMessages + (booked ? 0 : 1),
+        bookedRecipients: state.bookedRecipients + (booked ? 0 : request.recipients),
+      },
+      bookedUploads + (booked ? 0 : upload),
+    );
     const pauseReason = reason === "paused" ? state.pause?.reason : undefined;
     return {
       decision: { kind: "wait", until: at, reason, ...(pauseReason ? { pauseReason } : {}) } as const,
@@ -120,12 +149,25 @@ export function decide(
       const until = Math.max(pause.until, request.bookedAt + (pause.until - pause.from));
       return unchanged({ kind: "wait", until, reason: "paused", pauseReason: pause.reason });
     }
-    const gate = gateAt(state, pause.until, request.recipients + state.bookedRecipients, policy);
+    const gate = gateAt(
+      state,
+      pause.until,
+      { recipients: request.recipients + state.bookedRecipients, uploadBytes: upload + bookedUploads },
+      policy,
+    );
     return book(Math.max(gate.at, pause.until), "paused");
   }
 
   // A booked message has its place; a new one goes behind the booked ones (no overtaking).
-  const gate = gateAt(state, now, request.recipients + (booked ? 0 : state.bookedRecipients), policy);
+  const gate = gateAt(
+    state,
+    now,
+    {
+      recipients: request.recipients + (booked ? 0 : state.bookedRecipients),
+      uploadBytes: upload + (booked ? 0 : bookedUploads),
+    },
+    policy,
+  );
   const startAt = booked ? gate.at : lineSlot(state, Math.max(gate.at, state.cursorAt), spacing, policy);
   if (startAt <= now + policy.maxHoldMs) {
     if (inFlight(state.sends, now) >= limits.concurrency) {
@@ -144,27 +186,45 @@ export function decide(
       e: startAt + policy.leaseMs,
       r: request.recipients,
       l: request.leaseId,
+      ...(upload > 0 ? { u: upload } : {}),
     };
-    const next: PacingState = {
-      ...state,
-      sends: [...state.sends, entry],
-      cursorAt:
-        !booked && state.cursorAt > now ? Math.max(state.cursorAt, startAt + spacing) : state.cursorAt,
-      bookedMessages: booked ? Math.max(0, state.bookedMessages - 1) : state.bookedMessages,
-      bookedRecipients: booked
-        ? Math.max(0, state.bookedRecipients - request.recipients)
-        : state.bookedRecipients,
-    };
+    const next: PacingState = withBookedUploads(
+      {
+        ...state,
+        sends: [...state.sends, entry],
+        cursorAt:
+          !booked && state.cursorAt > now ? Math.max(state.cursorAt, startAt + spacing) : state.cursorAt,
+        bookedMessages: booked ? Math.max(0, state.bookedMessages - 1) : state.bookedMessages,
+        bookedRecipients: booked
+          ? Math.max(0, state.bookedRecipients - request.recipients)
+          : state.bookedRecipients,
+      },
+      booked ? Math.max(0, bookedUploads - upload) : bookedUploads,
+    );
     return { decision: { kind: "reserved", startAt, leaseId: request.leaseId }, state: next, changed: true };
   }
   // Missed its slot (the window filled up after all): back to the end of the line, behind every other
   // booking, recipients included, so several such messages do not all come back at one moment.
   const plan = booked
-    ? gateAt(state, now, Math.max(request.recipients, state.bookedRecipients), policy)
+    ? gateAt(
+        state,
+        now,
+        {
+          recipients: Math.max(request.recipients, state.bookedRecipients),
+          uploadBytes: Math.max(upload, bookedUploads),
+        },
+        policy,
+      )
     : gate;
   const from = Math.max(startAt, plan.at);
   const reason: WaitReason =
-    plan.recipientsAt >= from ? "recipients" : plan.messagesAt >= from ? "messages" : "backlog";
+    plan.recipientsAt >= from
+      ? "recipients"
+      : plan.uploadsAt >= from
+        ? "uploads"
+        : plan.messagesAt >= from
+          ? "messages"
+          : "backlog";
   return book(from, reason);
 }
 
@@ -184,7 +244,9 @@ export function release(
   // outlived it, which only makes the record more conservative). Clocks read whole milliseconds, so the
   // real moment may be up to 1 ms past `now`.
   const sends = state.sends.map((s) =>
-    s.l === request.leaseId ? { s: s.s, e: Math.max(now + clockResolutionMs, s.s), r: s.r } : s,
+    s.l === request.leaseId
+      ? { s: s.s, e: Math.max(now + clockResolutionMs, s.s), r: s.r, ...(s.u ? { u: s.u } : {}) }
+      : s,
   );
   const throttle = request.throttle;
   if (!throttle) return { state: { ...state, sends } };
@@ -228,18 +290,30 @@ export function release(
 export function quotaView(current: PacingState | undefined, now: number, policy: PacingPolicy): QuotaView {
   const state = prune(current ?? emptyPacingState(), now, policy);
   const { limits } = policy;
-  const gate = gateAt(state, now, 1 + state.bookedRecipients, policy);
+  const gate = gateAt(
+    state,
+    now,
+    { recipients: 1 + state.bookedRecipients, uploadBytes: state.bookedUploadBytes ?? 0 },
+    policy,
+  );
   const nextSlotAt = Math.max(gate.at, state.cursorAt, state.pause?.until ?? 0, now);
+  const budget = limits.uploadBytesPerWindow;
   return {
     limits: {
       messagesPerWindow: limits.messagesPerWindow,
       windowSeconds: limits.messageWindowMs / 1000,
       recipientsPerDay: limits.recipientsPerWindow,
       concurrency: limits.concurrency,
+      ...(budget !== undefined
+        ? { uploadBytesPerWindow: budget, uploadWindowSeconds: limits.uploadWindowMs / 1000 }
+        : {}),
     },
     usage: {
       messagesInWindow: state.sends.filter((s) => s.e > now - messageWindow(policy)).length,
       recipientsInDay: recipientsSince(state, now - recipientWindow(policy)),
+      ...(budget !== undefined
+        ? { uploadBytesInWindow: uploadsSince(state, now - uploadWindow(policy)) }
+        : {}),
     },
     inFlight: inFlight(state.sends, now),
     nextSlotAt: Number.isFinite(nextSlotAt) ? nextSlotAt : now + limits.recipientWindowMs,
@@ -252,26 +326,50 @@ export function prune(state: PacingState, now: number, policy: PacingPolicy): Pa
   // One extra skew: another instance's clock may be behind ours and still look at these entries.
   const sendHorizon = now - messageWindow(policy) - policy.clockSkewMs;
   const dayHorizon = now - recipientWindow(policy) - policy.clockSkewMs;
+  const uploadHorizon = now - uploadWindow(policy) - policy.clockSkewMs;
   const sends: SendEntry[] = [];
   const day: [number, number][] = state.day.filter(([e]) => e > dayHorizon);
+  const up: [number, number][] = (state.up ?? []).filter(([e]) => e > uploadHorizon);
   let moved = false;
   for (const send of state.sends) {
     if (send.e > sendHorizon) sends.push(send);
-    else if (send.e > dayHorizon) {
-      day.push([send.e, send.r]);
-      moved = true;
+    else {
+      if (send.e > dayHorizon) {
+        day.push([send.e, send.r]);
+        moved = true;
+      }
+      if (send.u !== undefined && send.e > uploadHorizon) up.push([send.e, send.u]);
     }
   }
   if (moved) day.sort((a, b) => a[0] - b[0]);
   compact(day, maxDayEntries);
-  const { pause, ...rest } = state;
-  return {
-    ...rest,
-    sends,
-    day,
-    ...(state.cursorAt + bookingGraceMs < now ? { bookedMessages: 0, bookedRecipients: 0 } : {}),
-    ...(pause && pause.until > now ? { pause } : {}),
-  };
+  up.sort((a, b) => a[0] - b[0]);
+  compact(up, maxUploadEntries);
+  const { pause, up: _up, bookedUploadBytes, ...rest } = state;
+  const expired = state.cursorAt + bookingGraceMs < now;
+  return withBookedUploads(
+    {
+      ...rest,
+      sends,
+      day,
+      ...(up.length > 0 ? { up } : {}),
+      ...(expired ? { bookedMessages: 0, bookedRecipients: 0 } : {}),
+      ...(pause && pause.until > now ? { pause } : {}),
+    },
+    expired ? 0 : (bookedUploadBytes ?? 0),
+  );
+}
+
+/** Sets the booked upload bytes, leaving the field out at zero (records without uploads keep their shape). */
+function withBookedUploads(state: PacingState, bytes: number): PacingState {
+  const { bookedUploadBytes: _old, ...rest } = state;
+  return bytes > 0 ? { ...rest, bookedUploadBytes: bytes } : rest;
+}
+
+/** The upload bytes a request counts against the mailbox's budget (none where the provider has no budget). */
+function uploadOf(request: PacingRequest, policy: PacingPolicy): number {
+  if (policy.limits.uploadBytesPerWindow === undefined) return 0;
+  return Math.max(0, Math.floor(request.uploadBytes ?? 0));
 }
 
 /**
@@ -289,11 +387,36 @@ function compact(day: [number, number][], maxEntries: number): void {
   }
 }
 
-/** The earliest start ≥ `at` at which both rolling windows have room for `recipients` more. */
-function gateAt(state: PacingState, at: number, recipients: number, policy: PacingPolicy) {
+/** The earliest start ≥ `at` at which every rolling window has room for one more message of this size. */
+function gateAt(
+  state: PacingState,
+  at: number,
+  needs: { recipients: number; uploadBytes: number },
+  policy: PacingPolicy,
+) {
   const messagesAt = messageSlot(state.sends, at, policy);
-  const recipientsAt = recipientSlot(state, at, recipients, policy);
-  return { at: Math.max(messagesAt, recipientsAt), messagesAt, recipientsAt };
+  const recipientsAt = recipientSlot(state, at, needs.recipients, policy);
+  const uploadsAt = uploadSlot(state, at, needs.uploadBytes, policy);
+  return { at: Math.max(messagesAt, recipientsAt, uploadsAt), messagesAt, recipientsAt, uploadsAt };
+}
+
+/**
+ * Graph: at most the budget's bytes uploaded in any rolling 5 minutes per app and mailbox; wait until enough of
+ * the recorded uploads age out. A message larger than the whole budget waits for an empty window.
+ */
+function uploadSlot(state: PacingState, at: number, needed: number, policy: PacingPolicy): number {
+  const budget = policy.limits.uploadBytesPerWindow;
+  if (budget === undefined || needed <= 0) return at;
+  return roomAt(uploadEntries(state), at, uploadWindow(policy), budget, Math.min(needed, budget));
+}
+
+function uploadEntries(state: PacingState): [number, number][] {
+  const fromSends = state.sends.flatMap((s): [number, number][] => (s.u ? [[s.e, s.u]] : []));
+  return [...(state.up ?? []), ...fromSends].sort((a, b) => a[0] - b[0]);
+}
+
+function uploadsSince(state: PacingState, since: number): number {
+  return uploadEntries(state).reduce((sum, [e, bytes]) => (e > since ? sum + bytes : sum), 0);
 }
 
 /** Exchange Online: at most N messages in any rolling window; the N-th latest end must leave it first. */
@@ -314,14 +437,28 @@ function recipientSlot(state: PacingState, at: number, needed: number, policy: P
     const aheadMs = Math.max(0, state.cursorAt - at);
     return at + window + Math.ceil(aheadMs * Math.min(1, (needed - max) / booked));
   }
-  const entries = allEntries(state).filter(([e]) => e > at - window);
-  let total = entries.reduce((sum, [, r]) => sum + r, 0);
-  if (total + needed <= max) return at;
-  for (const [e, r] of entries) {
-    total -= r;
-    if (total + needed <= max) return e + window;
+  return roomAt(allEntries(state), at, window, max, needed);
+}
+
+/**
+ * The earliest start ≥ `at` at which `[end, amount]` entries (sorted by end) that ended in the last `windowMs`
+ * leave room for `needed` more under `limit`: the moment enough of the oldest ones age out.
+ */
+function roomAt(
+  entries: readonly [number, number][],
+  at: number,
+  windowMs: number,
+  limit: number,
+  needed: number,
+): number {
+  const inWindow = entries.filter(([e]) => e > at - windowMs);
+  let total = inWindow.reduce((sum, [, amount]) => sum + amount, 0);
+  if (total + needed <= limit) return at;
+  for (const [e, amount] of inWindow) {
+    total -= amount;
+    if (total + needed <= limit) return e + windowMs;
   }
-  return at + window;
+  return at + windowMs;
 }
 
 /** When `recipients` would fit if the provider's window were full now: our oldest recipients ageing out. */

@@ -1,5 +1,4 @@
-import type { PacingState } from "../pacing/state.js";
-import { type PacingChange, PacingContentionError, type PacingStoreCounters } from "./ports.js";
+import { PacingContentionError, type PacingStoreCounters, type StateChange } from "./ports.js";
 
 export interface RetryOptions {
   maxAttempts: number;
@@ -17,22 +16,22 @@ export const defaultRetryOptions: RetryOptions = {
 };
 
 /** A stored state and the version it was read at. */
-export interface Versioned<V> {
-  state: PacingState;
+export interface Versioned<S, V> {
+  state: S;
   version: V;
 }
 
 /**
- * The read-change-conditional-write loop both adapters share. `write` resolves false when the version
- * moved on (HTTP 412, or 409 on a create) and true when stored.
+ * The read-change-conditional-write loop every pacing adapter shares (a mailbox's record, the tenant's).
+ * `write` resolves false when the version moved on (HTTP 412, or 409 on a create) and true when stored.
  */
-export async function optimisticUpdate<T, V>(
-  mailbox: string,
+export async function optimisticUpdate<S, T, V>(
+  key: string,
   io: {
-    read(): Promise<Versioned<V> | undefined>;
-    write(state: PacingState, version: V | undefined): Promise<boolean>;
+    read(): Promise<Versioned<S, V> | undefined>;
+    write(state: S, version: V | undefined): Promise<boolean>;
   },
-  change: (current: PacingState | undefined) => PacingChange<T>,
+  change: (current: S | undefined) => StateChange<S, T>,
   counters: PacingStoreCounters,
   options: RetryOptions,
 ): Promise<T> {
@@ -47,5 +46,5 @@ export async function optimisticUpdate<T, V>(
     const capMs = Math.min(options.maxBackoffMs, options.baseBackoffMs * 2 ** (attempt - 1));
     await options.sleep(Math.random() * capMs);
   }
-  throw new PacingContentionError(mailbox, options.maxAttempts);
+  throw new PacingContentionError(key, options.maxAttempts);
 }

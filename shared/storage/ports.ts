@@ -1,7 +1,9 @@
 import type { Readable } from "node:stream";
+import type { TransportName } from "../domain/client.js";
 import type { IdempotencyRecord } from "../domain/idempotency.js";
 import type { MessageStatus, StatusRecord } from "../domain/statusRecord.js";
 import type { PacingState } from "../pacing/state.js";
+import type { TenantPacingState } from "../pacing/tenant.js";
 
 /** Message bytes too large for a queue message: bodies and attachments, under `{id}/...`. */
 export interface MessageStore {
@@ -158,11 +160,12 @@ export interface IdempotencyStore {
   purgeBefore(before: Date, limit: number): Promise<number>;
 }
 
-/** What `change` hands back to `PacingStore.update`: the state to store (none: store nothing) and a result. */
-export interface PacingChange<T> {
-  state?: PacingState;
+/** What `change` hands back to an optimistic update: the state to store (none: store nothing) and a result. */
+export interface StateChange<S, T> {
+  state?: S;
   result: T;
 }
+export type PacingChange<T> = StateChange<PacingState, T>;
 
 /** Storage operations a store has made, for tests and benchmarks that bound the cost per message. */
 export interface PacingStoreCounters {
@@ -190,12 +193,34 @@ export interface PacingStore {
   readonly counters: PacingStoreCounters;
 }
 
+/**
+ * The tenant-wide pacing state (the external recipient limit's pause), shared by every instance, under the
+ * same optimistic protocol as `PacingStore`.
+ */
+export interface TenantPacingStore {
+  get(): Promise<TenantPacingState | undefined>;
+  update<T>(
+    change: (current: TenantPacingState | undefined) => StateChange<TenantPacingState, T>,
+  ): Promise<T>;
+  readonly counters: PacingStoreCounters;
+}
+
 /** Every optimistic attempt lost a race: the mailbox is contended; try the message again shortly. */
 export class PacingContentionError extends Error {
   constructor(mailbox: string, attempts: number) {
     super(`pacing state of ${mailbox} still contended after ${attempts} attempts`);
     this.name = "PacingContentionError";
   }
+}
+
+/**
+ * Password logins that worked, per transport and mailbox, shared by every instance. The SMTP transports read
+ * it only after a `535 5.7.3`, to tell "basic authentication was turned off" from "wrong password"
+ * (shared/transport/smtp/loginMemory.ts). Nothing secret is stored: a time, never a password or a hash of one.
+ */
+export interface LoginHistoryStore {
+  lastSuccessAt(transport: TransportName, mailbox: string): Promise<number | undefined>;
+  recordSuccess(transport: TransportName, mailbox: string, atMs: number): Promise<void>;
 }
 
 /** The time; tests pass a fake one. */

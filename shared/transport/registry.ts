@@ -3,14 +3,20 @@ import type { TransportName } from "../domain/client.js";
 import { readPemPair } from "./entra/credential.js";
 import { createTokenProvider, exchangeSmtpScope, type TokenProvider } from "./entra/tokenProvider.js";
 import { GraphTransport } from "./graph/transport.js";
+import type { PasswordLoginHistory } from "./smtp/loginMemory.js";
 import { MissingLoginError, type SmtpAuth, SmtpTransport } from "./smtp/transport.js";
 import type { Transport } from "./transport.js";
 
 /**
  * The transports the configured clients use, built once per process (one token client shared by graph and
- * smtp+oauth2). Refuses what cannot work at start-up: unreadable certificates, missing settings.
+ * smtp+oauth2). Refuses what cannot work at start-up: unreadable certificates, missing settings. `logins` is
+ * the shared memory of password logins that worked (the composition root passes the storage adapter).
  */
-export function buildTransports(config: Config): Map<TransportName, Transport> {
+export function buildTransports(
+  config: Config,
+  options: { logins?: PasswordLoginHistory } = {},
+): Map<TransportName, Transport> {
+  const { logins } = options;
   const used = new Set(config.clients.map((c) => c.transport));
   const transports = new Map<TransportName, Transport>();
   let tokens: TokenProvider | undefined;
@@ -62,12 +68,37 @@ export function buildTransports(config: Config): Map<TransportName, Transport> {
                 ? { kind: "oauth2", tokens: entraTokens(), scope: exchangeSmtpScope }
                 : basicAuth(config.smtp.passwords),
             connectionsPerMailbox: 3,
+            ...(logins ? { logins } : {}),
           }),
         );
         break;
       case "direct":
         // Direct Send: no credentials; STARTTLS when the MX offers it (it always does in Exchange Online).
         transports.set(name, mxTransport(name, { requireTLS: false }));
+        break;
+      case "hve":
+        // High Volume Email: SMTP submission with STARTTLS (TLS 1.2+), XOAUTH2 with the app's token for
+        // Exchange Online (https://learn.microsoft.com/exchange/mail-flow-best-practices/oauth-high-volume-mails-m365)
+        // unless HVE_PASSWORDS holds the account's password.
+        transports.set(
+          name,
+          new SmtpTransport({
+            name,
+            host: config.hve.host,
+            port: config.hve.port,
+            requireTLS: true,
+            auth: config.entra
+              ? {
+                  kind: "passwordOrOauth2",
+                  password: (mailbox) => passwordFrom(config.hve.passwords, mailbox),
+                  tokens: entraTokens(),
+                  scope: exchangeSmtpScope,
+                }
+              : basicAuth(config.hve.passwords, "HVE_PASSWORDS"),
+            connectionsPerMailbox: config.hve.concurrency,
+            ...(logins ? { logins } : {}),
+          }),
+        );
         break;
       case "relay": {
         const { relayClientCertificate: pem, relayClientCertificatePath: path } = mx();
@@ -86,13 +117,18 @@ export function buildTransports(config: Config): Map<TransportName, Transport> {
   return transports;
 }
 
-function basicAuth(passwords: Record<string, string>): SmtpAuth {
+/** SMTP_PASSWORDS and HVE_PASSWORDS map mailbox → password; "*" is the login for any mailbox without its own. */
+function passwordFrom(passwords: Record<string, string>, mailbox: string): string | undefined {
+  const own = Object.entries(passwords).find(([m]) => m.toLowerCase() === mailbox.toLowerCase());
+  return own?.[1] ?? passwords["*"];
+}
+
+function basicAuth(passwords: Record<string, string>, setting = "SMTP_PASSWORDS"): SmtpAuth {
   return {
     kind: "basic",
     password(mailbox) {
-      // SMTP_PASSWORDS maps mailbox → password; "*" is the login for any mailbox without its own entry.
-      const pass = passwords[mailbox.toLowerCase()] ?? passwords[mailbox] ?? passwords["*"];
-      if (!pass) throw new MissingLoginError(`no SMTP password for ${mailbox} in SMTP_PASSWORDS`);
+      const pass = passwordFrom(passwords, mailbox);
+      if (!pass) throw new MissingLoginError(`no SMTP password for ${mailbox} in ${setting}`);
       return pass;
     },
   };

@@ -33,6 +33,11 @@ export interface Transport {
    * cannot tell now. Transports that keep no checkpoints do not implement it.
    */
   abandon?(checkpoint: SendCheckpoint): Promise<AbandonResult>;
+  /**
+   * The bytes sending `message` uploads, for a provider that limits upload volume per mailbox (Graph: 150 MB
+   * per 5 minutes); absent where uploads are not limited. Pacing books them before the send.
+   */
+  uploadBytes?(message: OutboundMessage): number;
   /** Releases pooled connections and timers. */
   close(): Promise<void>;
 }

@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { runCli } from "../../cli/run.js";
 import { startDroppingPort } from "../support/droppingPort.js";
 import { testClient } from "../support/env.js";
-import { type FakeGraph, startFakeGraph } from "../support/fakeGraph.js";
+import { type FakeGraph, outlookResource, startFakeGraph } from "../support/fakeGraph.js";
+import { type SmtpPeer, type SmtpPeerOptions, startSmtpPeer } from "../support/smtpPeer.js";
 import { startDnsServer } from "./doctor-dnsServer.js";
 
 type Dns = Awaited<ReturnType<typeof startDnsServer>>;
@@ -44,6 +45,13 @@ async function startSmtp(options: {
   return (server.server.address() as AddressInfo).port;
 }
 
+/** The project's Exchange-like SMTP peer (STARTTLS, AUTH after TLS, basic auth's 2026 answers). */
+async function startPeer(options: Partial<SmtpPeerOptions>): Promise<SmtpPeer> {
+  const peer = await startSmtpPeer({ tls: { cert: inject("tlsCert"), key: inject("tlsKey") }, ...options });
+  stops.push(() => peer.stop());
+  return peer;
+}
+
 beforeAll(async () => {
   dns = await startDnsServer({
     // The loopback peers' name: the doctor resolves MX_ENDPOINT through --dns-server.
@@ -68,7 +76,9 @@ afterAll(async () => {
 });
 
 /** A loopback Entra token endpoint (and Graph) granting `roles`; its settings for the doctor. */
-async function entra(roles: string[]) {
+async function entra(
+  roles: string[],
+): Promise<{ url: string; fake: FakeGraph; env: Record<string, string> }> {
   const secret = "s3cret-not-printed";
   const fake = await startFakeGraph({
     tls: { cert: inject("tlsCert"), key: inject("tlsKey") },
@@ -80,6 +90,7 @@ async function entra(roles: string[]) {
   fakes.push(fake);
   return {
     url: fake.url,
+    fake,
     env: {
       ENTRA_TENANT_ID: "contoso.onmicrosoft.com",
       ENTRA_CLIENT_ID: "00000000-0000-0000-0000-000000000001",
@@ -105,7 +116,7 @@ const lines = (out: string, status: string) => out.split("\n").filter((l) => l.s
 
 describe("mailhook doctor", () => {
   it("passes a tenant set up as Microsoft's guide says (MX, SPF, SMTP AUTH with STARTTLS)", async () => {
-    const port = await startSmtp({ startTls: true, authMethods: ["LOGIN", "PLAIN", "XOAUTH2"] });
+    const { port } = await startPeer({ auth: { passwords: { "scanner@contoso.com": "secret" } } });
     const { client } = testClient({ senders: ["scanner@contoso.com"], transport: "smtp" });
     const { code, stdout } = await doctor({
       MAILHOOK_CLIENTS: JSON.stringify([client]),
@@ -120,8 +131,100 @@ describe("mailhook doctor", () => {
     expect(stdout).toMatch(new RegExp(`PASS  smtp localhost:${port} tls: STARTTLS negotiated TLSv1\\.[23]`));
     expect(stdout).toMatch(new RegExp(`PASS  smtp localhost:${port} auth: AUTH .*LOGIN`));
     expect(stdout).toContain(`PASS  client ${client.id}`);
+    expect(stdout).toContain(
+      `PASS  smtp localhost:${port} login scanner@contoso.com: AUTH PLAIN and MAIL FROM accepted`,
+    );
+    // Basic authentication still works here, but not for long: the doctor says so, and what to do.
+    expect(stdout).toMatch(/WARN {2}smtp basic authentication: scanner@contoso\.com sign in with a password/);
+    expect(stdout).toMatch(/fix: Switch this client to OAuth: set SMTP_AUTH=oauth2/);
     expect(code).toBe(0);
     expect(stdout).not.toContain("secret");
+  });
+
+  it("reports basic authentication disabled, retired or refused before the first send, as a status would", async () => {
+    const { client } = testClient({ senders: ["scanner@contoso.com"], transport: "smtp" });
+    for (const [mode, code] of [
+      ["disabled", "535 5.7.139"],
+      ["retired", "550 5.7.30"],
+      ["refused", "535 5.7.3"],
+    ] as const) {
+      const { port } = await startPeer({
+        auth: { passwords: { "scanner@contoso.com": "pw-not-printed" } },
+        basicAuth: mode,
+      });
+      const run = await doctor({
+        MAILHOOK_CLIENTS: JSON.stringify([client]),
+        SMTP_HOST: "localhost",
+        SMTP_PORT: String(port),
+        SMTP_AUTH: "basic",
+        SMTP_PASSWORDS: JSON.stringify({ "*": "pw-not-printed" }),
+      });
+      expect(run.code, mode).toBe(1);
+      const out = run.stdout.split("\n");
+      const at = out.findIndex((l) =>
+        l.startsWith(`FAIL  smtp localhost:${port} login scanner@contoso.com: ${code}`),
+      );
+      expect(at, `${mode}\n${run.stdout}`).toBeGreaterThanOrEqual(0);
+      expect(out[at + 1]).toMatch(/fix: .*SMTP_AUTH=oauth2/);
+      expect(run.stdout).not.toContain("pw-not-printed");
+    }
+  });
+
+  it("checks an HVE account: its token's roles against Mail.Send, then AUTH XOAUTH2 over TLS to the HVE host", async () => {
+    const { client } = testClient({
+      senders: ["alerts@contoso.com"],
+      defaultSender: undefined,
+      transport: "hve",
+    });
+    const run = async (roles: string[]) => {
+      const graph = await entra(roles);
+      const peer = await startPeer({
+        auth: {
+          tokenValid: (user, token) =>
+            user === "alerts@contoso.com" &&
+            graph.fake.tokenValid(token, outlookResource) &&
+            (graph.fake.tokenRoles(token) ?? []).includes("Mail.Send"),
+        },
+      });
+      const result = await doctor({
+        MAILHOOK_CLIENTS: JSON.stringify([client]),
+        ACCEPTED_DOMAINS: "contoso.com",
+        HVE_HOST: "localhost",
+        HVE_PORT: String(peer.port),
+        ...graph.env,
+      });
+      return { ...result, port: peer.port, secret: graph.env.ENTRA_CLIENT_SECRET ?? "" };
+    };
+
+    const missing = await run(["SMTP.SendAsApp"]);
+    expect(missing.code).toBe(1);
+    expect(missing.stdout).toContain(
+      "FAIL  entra token https://outlook.office365.com/.default (hve): obtained, but without Mail.Send (roles: SMTP.SendAsApp)",
+    );
+    expect(missing.stdout).toMatch(
+      /fix: Add the application permission Office 365 Exchange Online → Mail\.Send .*Add-HVEAppAccess/,
+    );
+    expect(missing.stdout).toMatch(
+      new RegExp(`FAIL  hve localhost:${missing.port} login alerts@contoso\\.com: 535`),
+    );
+    expect(missing.stdout).toMatch(
+      /fix: Exchange Online refused the app's token for the HVE account .*Add-HVEAppAccess/,
+    );
+
+    const granted = await run(["Mail.Send"]);
+    expect(lines(granted.stdout, "FAIL")).toEqual([]);
+    expect(granted.stdout).toContain(
+      "PASS  entra token https://outlook.office365.com/.default (hve): obtained; carries Mail.Send",
+    );
+    expect(granted.stdout).toMatch(
+      new RegExp(`PASS  hve localhost:${granted.port} tls: STARTTLS negotiated TLSv1\\.[23]`),
+    );
+    expect(granted.stdout).toMatch(new RegExp(`PASS  hve localhost:${granted.port} auth: AUTH .*XOAUTH2`));
+    expect(granted.stdout).toContain(
+      `PASS  hve localhost:${granted.port} login alerts@contoso.com: AUTH XOAUTH2 and MAIL FROM accepted`,
+    );
+    expect(granted.code).toBe(0);
+    expect(granted.stdout).not.toContain(granted.secret);
   });
 
   it("fails a domain whose MX and SPF bypass Microsoft 365, and an endpoint without STARTTLS, with fixes", async () => {
@@ -343,7 +446,7 @@ describe("mailhook doctor on port 25 (Direct Send and relay)", () => {
     const line = `FAIL  mx endpoint localhost:${dropping.port}: blocked by the platform: outbound TCP ${dropping.port} is dropped on this network (no connection within 0.5 s), while localhost:${submission} connects`;
     expect(stdout).toContain(line);
     expect(fixOf(stdout, line)).toMatch(
-      /use smtp \(SMTP AUTH on port 587\) or graph instead of direct and relay; for Direct Send, send from your own network/,
+      /use smtp \(SMTP AUTH on port 587\), graph or hve instead of direct and relay; for Direct Send, send from your own network/,
     );
     expect(fixOf(stdout, line)).toContain("a NAT gateway does not");
   });

@@ -1,44 +1,22 @@
 import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import type { QueueSettings } from "../../dev/hostSettings.js";
-import { LocalQueueTrigger } from "../../dev/queueTrigger.js";
 import { getMessageRoute } from "../../shared/api/operations/getMessage.js";
 import { getQuotaRoute } from "../../shared/api/operations/getQuota.js";
 import { submitMessageRoute } from "../../shared/api/operations/submitMessage.js";
 import { dispatchMessage } from "../../shared/app/dispatchMessage.js";
-import { type Composed, composeServices } from "../../shared/host/compose.js";
+import { composeServices } from "../../shared/host/compose.js";
 import { silentLogger } from "../../shared/log.js";
 import type { Transport } from "../../shared/transport/transport.js";
 import { startTestServices, testClient } from "../support/env.js";
 import { bearer, call, drainOnce } from "../support/http.js";
+import { triggerFor } from "../support/trigger.js";
 
 type Env = Awaited<ReturnType<typeof startTestServices>>;
 const stops: (() => Promise<void>)[] = [];
 afterAll(async () => {
   for (const stop of stops.reverse()) await stop();
 });
-
-// Like host.json, but polling fast: the test's window is seconds long.
-const queueSettings: QueueSettings = {
-  batchSize: 8,
-  newBatchThreshold: 4,
-  maxDequeueCount: 5,
-  visibilityTimeout: 1000,
-  maxPollingInterval: 200,
-  messageEncoding: "base64",
-};
-
-function triggerFor(composed: Composed): LocalQueueTrigger {
-  const { storage } = composed;
-  return new LocalQueueTrigger(
-    storage.queueClient,
-    storage.poisonQueueClient,
-    queueSettings,
-    (item, delivery) => dispatchMessage(item, composed.dispatchDeps(silentLogger), delivery),
-    silentLogger,
-  );
-}
 
 async function submit(env: Env, key: string, from: string, n: number): Promise<string> {
   const response = await call(submitMessageRoute, env, {

@@ -1,9 +1,16 @@
 import { TableClient } from "@azure/data-tables";
 import { describe, expect, it } from "vitest";
 import { emptyPacingState, type PacingState } from "../../shared/pacing/state.js";
+import { decideExternal, externalRefused, type TenantPacingState } from "../../shared/pacing/tenant.js";
 import { AzureTablePacingStore } from "../../shared/storage/azure/tablePacingStore.js";
+import { AzureTableTenantPacingStore } from "../../shared/storage/azure/tableTenantPacingStore.js";
 import { MemoryPacingStore } from "../../shared/storage/memory/pacingStore.js";
-import { PacingContentionError, type PacingStore } from "../../shared/storage/ports.js";
+import { MemoryTenantPacingStore } from "../../shared/storage/memory/tenantPacingStore.js";
+import {
+  PacingContentionError,
+  type PacingStore,
+  type TenantPacingStore,
+} from "../../shared/storage/ports.js";
 import { storageConnection, uniqueStorageNames } from "../support/env.js";
 
 const fastRetries = {
@@ -82,4 +89,60 @@ describe.each(adapters)("pacing store contract: %s", (_name, create) => {
     for (const o of lost) expect((o as PromiseRejectedResult).reason).toBeInstanceOf(PacingContentionError);
     expect((await store.get("hot@contoso.com"))?.bookedRecipients).toBe(12 - lost.length);
   });
+});
+
+async function tenantTableStore(options = fastRetries): Promise<TenantPacingStore> {
+  const table = TableClient.fromConnectionString(storageConnection(), uniqueStorageNames().pacing, {
+    allowInsecureConnection: true,
+  });
+  await table.createTable();
+  return new AzureTableTenantPacingStore(table, options);
+}
+
+const tenantAdapters: [string, () => Promise<TenantPacingStore>][] = [
+  ["in-memory fake", async () => new MemoryTenantPacingStore(fastRetries)],
+  ["Azure Table (Azurite)", tenantTableStore],
+];
+
+describe.each(tenantAdapters)("tenant pacing store contract: %s", (_name, create) => {
+  const pausedBy = (mailbox: string) => (current: TenantPacingState | undefined) =>
+    externalRefused(
+      current,
+      1000,
+      { reason: `refused for ${mailbox}`, mailbox, jitter: 0 },
+      {
+        probeIntervalMs: 60_000,
+        leaseMs: 30_000,
+      },
+    ).state;
+
+  it("starts empty, stores a pause once, and keeps the first refusal when many instances report at once", async () => {
+    const store = await create();
+    expect(await store.get()).toBeUndefined();
+    await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        store.update((current) => ({ state: pausedBy(`m${i}@contoso.com`)(current), result: i })),
+      ),
+    );
+    const state = await store.get();
+    expect(state?.external?.since).toBe(1000);
+    expect(state?.external?.mailbox).toMatch(/^m\d@contoso\.com$/);
+    expect(state?.external?.reason).toBe(`refused for ${state?.external?.mailbox}`);
+  }, 20_000);
+
+  it("grants one probe among instances asking at once", async () => {
+    const store = await create();
+    await store.update((current) => ({ state: pausedBy("a@contoso.com")(current), result: 0 }));
+    const policy = { probeIntervalMs: 60_000, leaseMs: 30_000 };
+    const decisions = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        store.update((current) => {
+          const next = decideExternal(current, 120_000, { leaseId: `l${i}`, jitter: 0.5 }, policy);
+          return { state: next.changed ? next.state : undefined, result: next.decision.kind };
+        }),
+      ),
+    );
+    expect(decisions.filter((kind) => kind === "probe")).toHaveLength(1);
+    expect(decisions.filter((kind) => kind === "wait")).toHaveLength(7);
+  }, 20_000);
 });

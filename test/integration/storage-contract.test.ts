@@ -6,6 +6,7 @@ import { type StatusRecord, transition } from "../../shared/domain/statusRecord.
 import { azureStorage } from "../../shared/storage/azure/account.js";
 import { MemoryActivityCounters } from "../../shared/storage/memory/activityCounters.js";
 import { MemoryIdempotencyStore } from "../../shared/storage/memory/idempotencyStore.js";
+import { MemoryLoginHistoryStore } from "../../shared/storage/memory/loginHistoryStore.js";
 import { MemoryMessageStore } from "../../shared/storage/memory/messageStore.js";
 import { MemoryQueue } from "../../shared/storage/memory/queue.js";
 import { MemoryStatusStore } from "../../shared/storage/memory/statusStore.js";
@@ -13,6 +14,7 @@ import {
   type ActivityCounters,
   type IdempotencyStore,
   InvalidResumeError,
+  type LoginHistoryStore,
   type MessageStore,
   type OutboundQueue,
   resumeAfter,
@@ -45,6 +47,7 @@ interface Adapters {
   idempotency: IdempotencyStore;
   activity: ActivityCounters;
   queue: OutboundQueue;
+  logins: LoginHistoryStore;
 }
 
 /** One contract, two adapters: the Azure ones against Azurite and the in-memory fakes. */
@@ -57,6 +60,7 @@ const suites: [string, () => Promise<Adapters>][] = [
       idempotency: new MemoryIdempotencyStore(),
       activity: new MemoryActivityCounters(),
       queue: new MemoryQueue(),
+      logins: new MemoryLoginHistoryStore(),
     }),
   ],
   [
@@ -193,6 +197,16 @@ describe.each(suites)("storage contract: %s", (_name, make) => {
     const dayLater = new Date(now.getTime() + 25 * 3600_000);
     expect((await idempotency.claim("c3", "key-1", claim("m7", dayLater), dayLater)).messageId).toBe("m7");
     expect(await idempotency.purgeBefore(new Date(now.getTime() - 3600_000), 100)).toBe(0);
+  });
+
+  it("remembers when a password login last worked, per transport and mailbox, case-insensitively", async () => {
+    const { logins } = adapters;
+    expect(await logins.lastSuccessAt("smtp", "scanner@contoso.com")).toBeUndefined();
+    await logins.recordSuccess("smtp", "Scanner@Contoso.com", 1_765_000_000_123);
+    expect(await logins.lastSuccessAt("smtp", "scanner@contoso.com")).toBe(1_765_000_000_123);
+    expect(await logins.lastSuccessAt("hve", "scanner@contoso.com")).toBeUndefined();
+    await logins.recordSuccess("smtp", "scanner@contoso.com", 1_765_000_999_000);
+    expect(await logins.lastSuccessAt("smtp", "SCANNER@contoso.com")).toBe(1_765_000_999_000);
   });
 
   /** Five records of client `t1` created a minute apart (m0 oldest), alternating two mailboxes. */

@@ -8,13 +8,14 @@ import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vi
 import { loadConfig } from "../../shared/config.js";
 import type { Client } from "../../shared/domain/client.js";
 import type { ComposedMessage } from "../../shared/domain/outbound.js";
+import { MemoryLoginHistoryStore } from "../../shared/storage/memory/loginHistoryStore.js";
 import type { SendOutcome } from "../../shared/transport/outcome.js";
 import { buildTransports } from "../../shared/transport/registry.js";
 import { SmtpTransport } from "../../shared/transport/smtp/transport.js";
 import type { Transport } from "../../shared/transport/transport.js";
 import { writeCertificatePair } from "../support/certificates.js";
 import { outlookResource, startFakeGraph } from "../support/fakeGraph.js";
-import { type SmtpPeerOptions, type SmtpStage, startSmtpPeer } from "../support/smtpPeer.js";
+import { exchangeReplies, type SmtpPeerOptions, type SmtpStage, startSmtpPeer } from "../support/smtpPeer.js";
 
 const tls = () => ({ cert: inject("tlsCert"), key: inject("tlsKey") });
 const password = randomBytes(12).toString("hex");
@@ -254,6 +255,94 @@ describe("smtp transport (SMTP AUTH client submission)", () => {
   });
 });
 
+describe("hve transport (High Volume Email)", () => {
+  const account = "alerts@contoso.com";
+
+  it("submits with XOAUTH2 and the app's Exchange Online token, which must carry Mail.Send", async () => {
+    const graph = await startFakeGraph({
+      tls: tls(),
+      tenantId: "t1",
+      clientId: "app-1",
+      clientSecret: "s3cret",
+    });
+    started.push(graph);
+    // HVE accepts the app when the token carries Office 365 Exchange Online Mail.Send and the account lists the
+    // app (Add-HVEAppAccess): https://learn.microsoft.com/exchange/mail-flow-best-practices/oauth-high-volume-mails-m365
+    const server = await peer({
+      auth: {
+        tokenValid: (user, token) =>
+          user === account &&
+          graph.tokenValid(token, outlookResource) &&
+          (graph.tokenRoles(token) ?? []).includes("Mail.Send"),
+      },
+    });
+    const hve = transports(
+      {
+        HVE_HOST: "localhost",
+        HVE_PORT: String(server.port),
+        ENTRA_TENANT_ID: "t1",
+        ENTRA_CLIENT_ID: "app-1",
+        ENTRA_CLIENT_SECRET: "s3cret",
+        ENTRA_AUTHORITY_HOST: graph.url,
+      },
+      "hve",
+    );
+    expect(await hve.send(message({ from: { address: account } }))).toMatchObject({ kind: "sent" });
+    expect(server.received.map((r) => [r.user, r.authMethod, r.secure])).toEqual([
+      [account, "XOAUTH2", true],
+    ]);
+    expect(graph.tokenRequests).toEqual([{ resource: outlookResource, credential: "secret" }]);
+  });
+
+  it("signs in with the account's password from HVE_PASSWORDS, others with OAuth", async () => {
+    const graph = await startFakeGraph({
+      tls: tls(),
+      tenantId: "t1",
+      clientId: "app-1",
+      clientSecret: "s3cret",
+    });
+    started.push(graph);
+    const server = await peer({
+      auth: {
+        passwords: { [account]: password },
+        tokenValid: (user, token) => user === "ops@contoso.com" && graph.tokenValid(token, outlookResource),
+      },
+    });
+    const hve = transports(
+      {
+        HVE_HOST: "localhost",
+        HVE_PORT: String(server.port),
+        HVE_PASSWORDS: JSON.stringify({ [account]: password }),
+        ENTRA_TENANT_ID: "t1",
+        ENTRA_CLIENT_ID: "app-1",
+        ENTRA_CLIENT_SECRET: "s3cret",
+        ENTRA_AUTHORITY_HOST: graph.url,
+      },
+      "hve",
+    );
+    expect(await hve.send(message({ from: { address: account } }))).toMatchObject({ kind: "sent" });
+    expect(await hve.send(message({ from: { address: "ops@contoso.com" } }))).toMatchObject({ kind: "sent" });
+    expect(server.received.map((r) => [r.user, r.authMethod, r.secure])).toEqual([
+      [account, "PLAIN", true],
+      ["ops@contoso.com", "XOAUTH2", true],
+    ]);
+  });
+
+  it("never sends a password or token without STARTTLS", async () => {
+    const server = await peer({ startTls: false, auth: { passwords: { [account]: password } } });
+    const hve = transports(
+      {
+        HVE_HOST: "localhost",
+        HVE_PORT: String(server.port),
+        HVE_PASSWORDS: JSON.stringify({ "*": password }),
+      },
+      "hve",
+    );
+    expect(await hve.send(message({ from: { address: account } }))).toMatchObject({ kind: "permanent" });
+    expect(server.received).toEqual([]);
+  });
+});
+
 describe("direct transport (Direct Send)", () => {
   it("sends to MX_ENDPOINT host:port without auth, with STARTTLS when offered", async () => {
     const server = await peer();
@@ -407,5 +496,118 @@ describe("Exchange's replies, scripted", () => {
     server.script({ stage: "mail", hang: true });
     const outcome = await basicTransport(server.port, { connection: 2000, socket: 300 }).send(message());
     expect(outcome).toMatchObject({ kind: "transient", code: "ETIMEDOUT" });
+  });
+});
+
+describe("Exchange Online after basic authentication goes (end of December 2026)", () => {
+  const basicEnv = (port: number) => ({
+    SMTP_HOST: "localhost",
+    SMTP_PORT: String(port),
+    SMTP_AUTH: "basic",
+    SMTP_PASSWORDS: JSON.stringify({ "*": password }),
+  });
+  const smtpWith = (port: number, logins?: MemoryLoginHistoryStore) => {
+    const built = buildTransports(
+      loadConfig({
+        AzureWebJobsStorage: "UseDevelopmentStorage=true",
+        MAILHOOK_CLIENTS: JSON.stringify([client("smtp")]),
+        ...basicEnv(port),
+      }),
+      logins ? { logins } : {},
+    );
+    const t = built.get("smtp")!;
+    started.push({ stop: () => t.close() });
+    return t;
+  };
+
+  it("is final on the first attempt when basic authentication is disabled (535 5.7.139), saying how to move", async () => {
+    const server = await peer({ auth: { passwords: { [mailbox]: password } }, basicAuth: "disabled" });
+    const outcome = await smtpWith(server.port).send(message());
+    expect(outcome).toMatchObject({
+      kind: "permanent",
+      code: "535 5.7.139",
+      text: exchangeReplies.basicAuthDisabled,
+    });
+    expect(outcome.kind === "permanent" && outcome.reason).toMatch(/SMTP_AUTH=oauth2/);
+    expect(server.received).toEqual([]);
+  });
+
+  it("is final when basic authentication is gone (550 5.7.30 after AUTH)", async () => {
+    const server = await peer({ auth: { passwords: { [mailbox]: password } }, basicAuth: "retired" });
+    const outcome = await smtpWith(server.port).send(message());
+    expect(outcome).toMatchObject({ kind: "permanent", code: "550 5.7.30" });
+    expect(outcome.kind === "permanent" && outcome.reason).toMatch(/no longer accepts basic authentication/);
+  });
+
+  it("reads 535 5.7.3 for a password that worked before as basic authentication turned off", async () => {
+    const server = await peer({ auth: { passwords: { [mailbox]: password } } });
+    const logins = new MemoryLoginHistoryStore();
+    const first = smtpWith(server.port, logins);
+    expect(await first.send(message())).toMatchObject({ kind: "sent" });
+    expect(await logins.lastSuccessAt("smtp", mailbox)).toBeGreaterThan(0);
+    server.setBasicAuth("refused");
+    // Another instance (a new transport, no memory of its own) reads the shared memory.
+    const outcome = await smtpWith(server.port, logins).send(message({ subject: "again" }));
+    expect(outcome).toMatchObject({ kind: "permanent", code: "535 5.7.3" });
+    expect(outcome.kind === "permanent" && outcome.reason).toMatch(
+      /worked until \S+ and is refused now .*basic authentication has been turned off/,
+    );
+    // Without that memory the same answer reads as a wrong password.
+    const fresh = await smtpWith(server.port, new MemoryLoginHistoryStore()).send(message());
+    expect(fresh.kind === "permanent" && fresh.reason).toMatch(/refused the user name or password/);
+  });
+
+  it("sends to the internal recipients and names the external ones the tenant limit refused (550 5.7.233)", async () => {
+    const server = await peer({
+      auth: { passwords: { [mailbox]: password } },
+      tenant: { acceptedDomains: ["contoso.com"], externalRecipientsPerDay: 0 },
+    });
+    const smtp = smtpWith(server.port);
+    const mixed = await smtp.send(
+      message({ to: [{ address: "alice@contoso.com" }, { address: "partner@fabrikam.com" }] }),
+    );
+    expect(mixed).toMatchObject({
+      kind: "partial",
+      refused: [
+        {
+          address: "partner@fabrikam.com",
+          outcome: { kind: "throttled", cause: "tenantExternal", code: "550 5.7.233" },
+        },
+      ],
+    });
+    expect(server.received.map((r) => r.to)).toEqual([["alice@contoso.com"]]);
+    // All external: the whole message is throttled, nothing delivered.
+    const external = await smtp.send(message({ to: [{ address: "partner@fabrikam.com" }] }));
+    expect(external).toMatchObject({ kind: "throttled", cause: "tenantExternal", code: "550 5.7.233" });
+    expect(server.received).toHaveLength(1);
+  });
+
+  it("narrows RCPT TO to the recipients still to send to, keeping the headers and Message-ID", async () => {
+    const server = await peer({ auth: { passwords: { [mailbox]: password } } });
+    const outcome = await smtpWith(server.port).send(
+      message({
+        to: [{ address: "alice@contoso.com" }, { address: "partner@fabrikam.com" }],
+        envelopeRecipients: [{ address: "partner@fabrikam.com" }],
+      }),
+    );
+    expect(outcome).toMatchObject({ kind: "sent" });
+    const [got] = server.received;
+    expect(got?.to).toEqual(["partner@fabrikam.com"]);
+    const mail = await simpleParser(got!.raw);
+    expect(mail.messageId).toBe("<m-1@contoso.com>");
+    expect(mail.headers.get("to")).toMatchObject({ text: "alice@contoso.com, partner@fabrikam.com" });
+  });
+
+  it("is final when the tenant rejects Direct Send (550 5.7.68), naming the connector and relay", async () => {
+    const server = await peer({ tenant: { acceptedDomains: ["contoso.com"] }, rejectDirectSend: true });
+    const direct = transports({ MX_ENDPOINT: `localhost:${server.port}` }, "direct");
+    const outcome = await direct.send(message());
+    expect(outcome).toMatchObject({
+      kind: "permanent",
+      code: "550 5.7.68",
+      text: exchangeReplies.rejectDirectSend,
+    });
+    expect(outcome.kind === "permanent" && outcome.reason).toMatch(/inbound connector .* relay transport/);
+    expect(server.received).toEqual([]);
   });
 });

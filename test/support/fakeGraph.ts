@@ -40,6 +40,12 @@ export interface FakeGraphOptions {
    * is not created until the message successfully sends, which may take time" (Graph, immutable ids).
    */
   sentCopyDelayMs?: number;
+  /**
+   * Outlook's upload limit per app and mailbox: request bytes of POST, PUT and PATCH in any rolling window
+   * (https://learn.microsoft.com/graph/throttling-limits#outlook-service-limits: 150 MB per 5 minutes, the
+   * default here); over it, 429 with Retry-After.
+   */
+  uploadLimit?: { bytes: number; windowMs: number };
 }
 
 /**
@@ -197,6 +203,25 @@ export async function startFakeGraph(options: FakeGraphOptions) {
   const mutableIdRequests: string[] = [];
   // What an admin has granted now; a token keeps the roles of the moment it was issued, as Entra's do.
   let roles = [...(options.roles ?? ["Mail.Send", "Mail.ReadWrite"])];
+  const uploadLimit = options.uploadLimit ?? { bytes: 150_000_000, windowMs: 5 * 60_000 };
+  const uploads = new Map<string, [number, number][]>(); // mailbox → [time, bytes]
+  let uploadThrottles = 0;
+  const sessionMailbox = new Map<string, string>();
+  /** Counts `bytes` uploaded for `mailbox` now; false when that would pass the limit (nothing counted then). */
+  const takeUpload = (mailbox: string, bytes: number): boolean => {
+    const now = Date.now();
+    const recent = (uploads.get(mailbox) ?? []).filter(([at]) => at > now - uploadLimit.windowMs);
+    const used = recent.reduce((sum, [, b]) => sum + b, 0);
+    if (used + bytes > uploadLimit.bytes) {
+      uploadThrottles++;
+      uploads.set(mailbox, recent);
+      return false;
+    }
+    uploads.set(mailbox, [...recent, [now, bytes]]);
+    return true;
+  };
+  const overUploadLimit = () =>
+    new HttpError(429, "ApplicationThrottled", "Application is over its MailboxUploadVolume limit.");
   const record = options.record ?? true;
   /** Messages accepted for sending, counted even when not recorded (benchmarks). */
   let sends = 0;
@@ -257,7 +282,11 @@ export async function startFakeGraph(options: FakeGraphOptions) {
       });
     }
     if (method === "POST" && path === `/${tenant}/oauth2/v2.0/token`) return tokenEndpoint(body, res);
-    if (path.startsWith("/upload/") && method === "PUT") return uploadChunk(req, target, body, res);
+    if (path.startsWith("/upload/") && method === "PUT") {
+      const mailbox = sessionMailbox.get(path.slice("/upload/".length)) ?? "";
+      if (!takeUpload(mailbox, body.length)) return throttleUpload(res);
+      return uploadChunk(req, target, body, res);
+    }
     if (path.startsWith("/v1.0/")) return graph(req, method, path, body, res);
     throw new HttpError(404, "NotFound", `no route for ${method} ${path}`);
   }
@@ -383,6 +412,8 @@ export async function startFakeGraph(options: FakeGraphOptions) {
     if (!match) throw new HttpError(400, "BadRequest", "Resource not found for the segment.");
     const mailbox = decodeURIComponent(match[1] ?? "").toLowerCase();
     const rest = match[2] ?? "";
+    if (["POST", "PUT", "PATCH"].includes(method) && !takeUpload(mailbox, body.length))
+      return throttleUpload(res);
     if (options.mailboxes && !options.mailboxes.map((m) => m.toLowerCase()).includes(mailbox)) {
       throw new HttpError(404, "ErrorInvalidUser", `The requested user '${mailbox}' is invalid.`);
     }
@@ -522,6 +553,7 @@ export async function startFakeGraph(options: FakeGraphOptions) {
       }
       const id = randomUUID();
       const token = randomBytes(16).toString("hex");
+      sessionMailbox.set(id, mailbox);
       sessions.set(id, {
         draftId,
         name: item.name,
@@ -700,6 +732,11 @@ export async function startFakeGraph(options: FakeGraphOptions) {
     return `${immutable ? "AAkAL" : "AAMk"}${randomBytes(12).toString("base64url")}`;
   }
 
+  function throttleUpload(res: ServerResponse) {
+    const e = overUploadLimit();
+    json(res, e.status, { error: { code: e.code, message: e.message } }, { "retry-after": "60" });
+  }
+
   function takeFault(method: string, path: string): Fault | undefined {
     const index = faults.findIndex(
       (f) => (!f.method || f.method === method) && (!f.path || f.path.test(path)),
@@ -725,6 +762,8 @@ export async function startFakeGraph(options: FakeGraphOptions) {
     sends: () => sends,
     /** Drafts not yet sent or deleted. */
     openDrafts: () => [...drafts.values()].filter((d) => d.isDraft).length,
+    /** Requests answered 429 for the upload limit. */
+    uploadThrottles: () => uploadThrottles,
     /** Message items (drafts, Sent Items copies) requested without immutable ids. */
     mutableIdRequests,
     /** A message item as Graph holds it now (a draft or a Sent Items copy), or undefined. */
@@ -748,6 +787,10 @@ export async function startFakeGraph(options: FakeGraphOptions) {
     /** Grants the app these application permissions from now on: tokens issued before keep their roles. */
     grant(granted: string[]): void {
       roles = [...granted];
+    },
+    /** The application permissions a token issued here carries (undefined for a token not issued here). */
+    tokenRoles(token: string): string[] | undefined {
+      return tokens.get(token)?.roles;
     },
     inject(fault: Fault): void {
       faults.push({ ...fault });

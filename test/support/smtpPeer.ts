@@ -35,7 +35,37 @@ export interface SmtpPeerOptions {
    * reported to (`554 5.2.0 …MapiExceptionDuplicateDelivery`; eventum/eventum#415).
    */
   refuseDuplicateMessageIds?: boolean;
+  /**
+   * Password logins as Exchange Online answers them from the end of December 2026: `enabled`; `disabled`
+   * (535 5.7.139 at AUTH, SMTP AUTH basic off for the tenant); `retired` (AUTH taken, then 550 5.7.30 at MAIL);
+   * `refused` (535 5.7.3 for a password that is right, as Exchange may answer once basic auth is off).
+   * Changeable at run time with `setBasicAuth`.
+   */
+  basicAuth?: BasicAuthMode;
+  /**
+   * The tenant behind the endpoint: its accepted domains, and its external recipient limit (TERRL): once this
+   * many external recipients were accepted, each further one gets 550 5.7.233 at RCPT (`setExternalAllowance`
+   * resets the count, as the 24 h window ageing out would).
+   */
+  tenant?: { acceptedDomains: string[]; externalRecipientsPerDay?: number };
+  /** Set-OrganizationConfig -RejectDirectSend $true: anonymous mail from an accepted domain gets 550 5.7.68. */
+  rejectDirectSend?: boolean;
 }
+
+export type BasicAuthMode = "enabled" | "disabled" | "retired" | "refused";
+
+// Exchange Online's texts (Exchange Team blog on SMTP AUTH basic auth retirement; nodemailer issues #1484, #1714;
+// the TERRL and Reject Direct Send announcements), as devices see them.
+export const exchangeReplies = {
+  basicAuthDisabled:
+    "535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant. Visit https://aka.ms/smtp_auth_disabled for more information.",
+  basicAuthRetired: "550 5.7.30 Basic authentication is not supported for Client Submission.",
+  authUnsuccessful: "535 5.7.3 Authentication unsuccessful",
+  tenantExternalLimit:
+    "550 5.7.233 Your message can't be sent because your tenant has exceeded its daily limit for sending email to external recipients (tenant external recipient rate limit)",
+  rejectDirectSend:
+    "550 5.7.68 TenantInboundAttribution; Direct Send not allowed for this organization from unauthorized sources",
+} as const;
 
 export interface ReceivedMessage {
   from: string;
@@ -55,9 +85,10 @@ interface SessionInfo {
 }
 
 /**
- * A loopback SMTP server standing in for Exchange Online (smtp.office365.com, or the tenant's MX endpoint):
- * STARTTLS with the test certificate, AUTH PLAIN/LOGIN/XOAUTH2, an optional relay certificate check, the
- * per-mailbox connection limit, and replies scripted per test.
+ * A loopback SMTP server standing in for Exchange Online (smtp.office365.com, smtp.hve.mx.microsoft, or the
+ * tenant's MX endpoint): STARTTLS with the test certificate, AUTH PLAIN/LOGIN/XOAUTH2, an optional relay
+ * certificate check, the per-mailbox connection limit, basic authentication turned off or retired, the
+ * tenant's external recipient limit, Reject Direct Send, and replies scripted per test.
  */
 export async function startSmtpPeer(options: SmtpPeerOptions) {
   const received: ReceivedMessage[] = [];
@@ -66,6 +97,11 @@ export async function startSmtpPeer(options: SmtpPeerOptions) {
   const activeByUser = new Map<string, number>();
   let maxConcurrentPerUser = 0;
   let connections = 0;
+  let basicAuth: BasicAuthMode = options.basicAuth ?? "enabled";
+  let externalAllowance = options.tenant?.externalRecipientsPerDay ?? Number.POSITIVE_INFINITY;
+  let externalAccepted = 0;
+  const accepted = new Set((options.tenant?.acceptedDomains ?? []).map((d) => d.toLowerCase()));
+  const domain = (address: string) => address.slice(address.lastIndexOf("@") + 1).toLowerCase();
 
   const submittedIds = new Set<string>();
   const destroy = (session: SMTPServerSession) => {
@@ -128,6 +164,10 @@ export async function startSmtpPeer(options: SmtpPeerOptions) {
     onAuth(login, session, callback) {
       if (scripted("auth", session, callback) === true) return;
       const user = login.username ?? "";
+      if (login.method !== "XOAUTH2" && basicAuth === "disabled")
+        return callback(replyError(exchangeReplies.basicAuthDisabled));
+      if (login.method !== "XOAUTH2" && basicAuth === "refused")
+        return callback(replyError(exchangeReplies.authUnsuccessful));
       const ok =
         login.method === "XOAUTH2"
           ? !!auth?.tokenValid?.(user, login.accessToken ?? "")
@@ -148,6 +188,8 @@ export async function startSmtpPeer(options: SmtpPeerOptions) {
       const info = sessions.get(session.id);
       if (auth && !info?.user)
         return callback(replyError("530 5.7.57 Client not authenticated to send mail"));
+      if (info?.authMethod && info.authMethod !== "XOAUTH2" && basicAuth === "retired")
+        return callback(replyError(exchangeReplies.basicAuthRetired));
       if (
         options.relayCertificateFingerprint256 &&
         info?.certificate !== options.relayCertificateFingerprint256
@@ -156,8 +198,18 @@ export async function startSmtpPeer(options: SmtpPeerOptions) {
       }
       callback();
     },
-    onRcptTo(_address, session, callback) {
+    onRcptTo(address, session, callback) {
       if (scripted("rcpt", session, callback) === true) return;
+      const info = sessions.get(session.id);
+      const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : "";
+      const anonymous = !info?.user && info?.certificate === undefined;
+      if (options.rejectDirectSend && anonymous && accepted.has(domain(from)))
+        return callback(replyError(exchangeReplies.rejectDirectSend));
+      if (options.tenant && !accepted.has(domain(address.address))) {
+        if (externalAccepted >= externalAllowance)
+          return callback(replyError(exchangeReplies.tenantExternalLimit));
+        externalAccepted++;
+      }
       callback();
     },
     onData(stream, session, callback) {
@@ -210,6 +262,17 @@ export async function startSmtpPeer(options: SmtpPeerOptions) {
     script(script: SmtpScript): void {
       scripts.push({ ...script });
     },
+    /** Changes how password logins are answered from now on (see `SmtpPeerOptions.basicAuth`). */
+    setBasicAuth(mode: BasicAuthMode): void {
+      basicAuth = mode;
+    },
+    /** Sets the tenant's external recipient allowance afresh, as the 24 h window ageing out would. */
+    setExternalAllowance(recipients: number): void {
+      externalAllowance = recipients;
+      externalAccepted = 0;
+    },
+    /** External recipients accepted so far (since the last `setExternalAllowance`). */
+    externalAccepted: () => externalAccepted,
     stop(): Promise<void> {
       for (const connection of server.connections) {
         (connection as unknown as { _socket: { destroy(): void } })._socket.destroy();

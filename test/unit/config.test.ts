@@ -70,6 +70,47 @@ describe("configuration", () => {
   });
 });
 
+describe("High Volume Email settings", () => {
+  const hve = JSON.stringify([
+    { ...client, senders: ["alerts@contoso.com"], defaultSender: undefined, transport: "hve" },
+  ]);
+
+  it("defaults to smtp.hve.mx.microsoft:587 and HVE's own limits", () => {
+    const config = loadConfig({
+      ...base,
+      MAILHOOK_CLIENTS: hve,
+      ACCEPTED_DOMAINS: "contoso.com",
+      HVE_PASSWORDS: JSON.stringify({ "alerts@contoso.com": "pw" }),
+    });
+    expect(config.hve).toMatchObject({ host: "smtp.hve.mx.microsoft", port: 587, recipientsPerMessage: 50 });
+    expect(config.hve.messageBytes).toBe(10 * 1024 * 1024);
+    expect(config.pacing.hve).toEqual({
+      messagesPerWindow: 60,
+      recipientsPerWindow: 100_000,
+      concurrency: 3,
+    });
+  });
+
+  it("requires ACCEPTED_DOMAINS, and the Entra app unless every HVE account has a password", () => {
+    const text = problems({ ...base, MAILHOOK_CLIENTS: hve }).join("\n");
+    expect(text).toMatch(/ACCEPTED_DOMAINS: is required when a client uses hve/);
+    expect(text).toMatch(
+      /ENTRA_TENANT_ID: is required when .*hve with an account that has no HVE_PASSWORDS entry/,
+    );
+    const withPassword = {
+      ...base,
+      MAILHOOK_CLIENTS: hve,
+      ACCEPTED_DOMAINS: "contoso.com",
+      HVE_PASSWORDS: JSON.stringify({ "Alerts@contoso.com": "pw" }),
+    };
+    expect(problems(withPassword)).toEqual([]);
+    // A sender pattern names no account: only "*" (or OAuth) covers it.
+    const pattern = JSON.stringify([{ ...client, transport: "hve" }]);
+    expect(problems({ ...withPassword, MAILHOOK_CLIENTS: pattern }).join()).toContain("ENTRA_TENANT_ID");
+    expect(problems({ ...withPassword, MAILHOOK_CLIENTS: pattern, HVE_PASSWORDS: '{"*":"pw"}' })).toEqual([]);
+  });
+});
+
 describe("storage settings", () => {
   const { AzureWebJobsStorage: _connection, ...withoutStorage } = base;
 

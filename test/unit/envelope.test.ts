@@ -1,9 +1,11 @@
 import { describe, expect, it } from "vitest";
+import { z } from "zod";
 import {
   decodeEnvelope,
   encodeEnvelope,
   inlineMessageLimitBytes,
   parseQueuedMessage,
+  withBooking,
 } from "../../shared/domain/envelope.js";
 import type { StoredMessage, StoredMimeMessage } from "../../shared/domain/message.js";
 import { checkIn, checkInMime, usesBlobs } from "../../shared/intake/claimCheck.js";
@@ -86,6 +88,29 @@ describe("queue envelopes", () => {
     expect(envelope.message).toBeUndefined();
     expect(envelope.messageBlob).toBe("m1/message.json");
     expect(JSON.parse(store.blobs.get("m1/message.json")?.toString() ?? "{}").html).toHaveLength(100_000);
+  });
+
+  it("carries the recipients still to send to and whether a wait is a mailbox booking, readable by the previous release", async () => {
+    const envelope = await checkIn(message(), new Map(), new MemoryMessageStore());
+    const rest = withBooking({ ...envelope, only: ["b@contoso.com"], recipients: 1 }, false);
+    expect(decodeEnvelope(encodeEnvelope(rest))).toMatchObject({ only: ["b@contoso.com"], unbooked: true });
+    expect(withBooking(rest, true)).not.toHaveProperty("unbooked");
+    expect(() => decodeEnvelope({ ...rest, only: [] })).toThrow();
+    // The previous release's schema (version 1, without these fields) still reads it.
+    const previous = z
+      .object({
+        v: z.literal(1),
+        id: z.string(),
+        clientId: z.string(),
+        mailbox: z.string(),
+        recipients: z.number().int().positive(),
+        message: z.unknown().optional(),
+        messageBlob: z.string().optional(),
+      })
+      .refine((e) => (e.message === undefined) !== (e.messageBlob === undefined));
+    expect(
+      previous.safeParse(JSON.parse(Buffer.from(encodeEnvelope(rest), "base64").toString())).success,
+    ).toBe(true);
   });
 });
 

@@ -168,6 +168,7 @@ describe("infra/ and the app's settings", () => {
     expect(secrets.map(([name]) => name).sort()).toEqual([
       "ENTRA_CLIENT_CERTIFICATE",
       "ENTRA_CLIENT_SECRET",
+      "HVE_PASSWORDS",
       "MAILHOOK_CLIENTS",
       "RELAY_CLIENT_CERTIFICATE",
       "SMTP_PASSWORDS",

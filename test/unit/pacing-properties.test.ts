@@ -66,7 +66,7 @@ describe("pacing properties (fake-clock simulation of the real dispatcher)", () 
               (Math.ceil(totalRecipients(messages) / o.recipientsPerWindow) + 2) * 24 * 3600 * second,
             seed: o.seed,
           });
-          expect(result.violations).toEqual({ messages: 0, recipients: 0, concurrency: 0 });
+          expect(result.violations).toEqual({ messages: 0, recipients: 0, concurrency: 0, uploads: 0 });
           expect(result.duplicates).toBe(0);
           expect(result.undelivered).toBe(0);
           expect(result.poisoned).toBe(0);
@@ -114,6 +114,50 @@ describe("pacing properties (fake-clock simulation of the real dispatcher)", () 
     );
   }, 120_000);
 
+  it("keeps a run of large Graph scans inside 150 MB per 5 minutes per mailbox, delivering every one", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.record({
+            mailbox: fc.integer({ min: 0, max: 1 }),
+            at: fc.integer({ min: 0, max: 10 * 60 * second }),
+            // From a small message to a 35 MB scan (its base64 or upload-session bytes).
+            uploadBytes: fc.integer({ min: 10_000, max: 47_000_000 }),
+          }),
+          { minLength: 1, maxLength: 40 },
+        ),
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 0, max: 1000 }),
+        fc.integer(),
+        async (scans, dispatchers, skewMs, seed) => {
+          const messages: SimMessage[] = scans.map((s) => ({
+            mailbox: `scanner${s.mailbox}@contoso.com`,
+            arrivalMs: s.at,
+            recipients: 1,
+            uploadBytes: s.uploadBytes,
+          }));
+          const totalBytes = scans.reduce((sum, s) => sum + s.uploadBytes, 0);
+          const result = await simulate({
+            messages,
+            transport: "graph",
+            settings: { clockSkewMs: skewMs },
+            dispatchers,
+            skewMs,
+            latencyMs: [200, 4000],
+            // Each mailbox needs at most totalBytes / 150 MB windows of 5 minutes; two hours to spare.
+            durationMs: (Math.ceil(totalBytes / 150_000_000) + 1) * 6 * 60 * second + 2 * 3600 * second,
+            seed,
+          });
+          expect(result.violations).toEqual({ messages: 0, recipients: 0, concurrency: 0, uploads: 0 });
+          expect(result.duplicates).toBe(0);
+          expect(result.undelivered).toBe(0);
+          expect(result.opsPerMessage.max).toBeLessThanOrEqual(150);
+        },
+      ),
+      { numRuns: 20 },
+    );
+  }, 120_000);
+
   it("adds no delay to other mailboxes while one has a large backlog", async () => {
     const backlog = Array.from({ length: 1500 }, () => ({
       mailbox: "reminders@contoso.com",
@@ -134,7 +178,7 @@ describe("pacing properties (fake-clock simulation of the real dispatcher)", () 
       durationMs: 3 * 3600 * second,
       seed: 3,
     });
-    expect(result.violations).toEqual({ messages: 0, recipients: 0, concurrency: 0 });
+    expect(result.violations).toEqual({ messages: 0, recipients: 0, concurrency: 0, uploads: 0 });
     expect(result.undelivered).toBe(0);
     // Beyond its own arrival, a scanner's message waits only for polling (≤ 1 s) and the queue's whole seconds.
     expect(result.extraWaitOthersMs.max).toBeLessThanOrEqual(2 * second);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { z } from "zod";
 import { defaultPacingSettings, type PacingPolicy, pacingPolicy } from "../../shared/pacing/limits.js";
 import {
   emptyPacingState,
@@ -266,5 +267,110 @@ describe("pacing decision (pure)", () => {
     expect(describeWait({ kind: "wait", until: t0, reason: "messages" }, p, 1)).toBe(
       "the mailbox is at its limit of 30 messages per 60 s; next slot at 2025-03-01T08:00:00.000Z",
     );
+  });
+});
+
+describe("Graph's upload budget (150 MB per 5 minutes per app and mailbox)", () => {
+  const graph = () => pacingPolicy({ ...defaultPacingSettings, clockSkewMs: 0 }, "scan@contoso.com", "graph");
+  const MB = 1_000_000;
+
+  it("is part of the graph policy only", () => {
+    expect(graph().limits).toMatchObject({ uploadBytesPerWindow: 150 * MB, uploadWindowMs: 300 * second });
+    expect(policy().limits.uploadBytesPerWindow).toBeUndefined();
+  });
+
+  it("lets four 35 MB scans go and books the fifth for when the first leaves the 5-minute window", () => {
+    const p = graph();
+    let state: PacingState | undefined;
+    for (let i = 0; i < 4; i++) {
+      const r = decide(state, t0 + i * second, { recipients: 1, leaseId: `s${i}`, uploadBytes: 35 * MB }, p);
+      expect(r.decision.kind).toBe("reserved");
+      state = release(r.state, t0 + i * second + 999, { leaseId: `s${i}`, recipients: 1 }, p).state;
+    }
+    const fifth = decide(state, t0 + 5 * second, { recipients: 1, leaseId: "s4", uploadBytes: 35 * MB }, p);
+    expect(fifth.decision).toMatchObject({
+      kind: "wait",
+      reason: "uploads",
+      until: t0 + 1000 + 300 * second,
+    });
+    expect(fifth.state.bookedUploadBytes).toBe(35 * MB);
+    // Small messages are not held up by it.
+    const small = decide(
+      fifth.state,
+      t0 + 6 * second,
+      { recipients: 1, leaseId: "t", uploadBytes: 20_000 },
+      p,
+    );
+    expect(small.decision.kind).not.toBe("impossible");
+    const view = quotaView(state, t0 + 10 * second, p);
+    expect(view.limits).toMatchObject({ uploadBytesPerWindow: 150 * MB, uploadWindowSeconds: 300 });
+    expect(view.usage.uploadBytesInWindow).toBe(140 * MB);
+    expect(describeWait(fifth.decision as never, p, 1, 35 * MB)).toMatch(
+      /Graph's upload limit of 150\.0 MB per 5 minutes and this message uploads 35\.0 MB/,
+    );
+  });
+
+  it("keeps counting uploads after they leave the message window, until the upload window ends", () => {
+    const p = graph();
+    const r = decide(undefined, t0, { recipients: 1, leaseId: "a", uploadBytes: 100 * MB }, p);
+    const sent = release(r.state, t0 + 999, { leaseId: "a", recipients: 1 }, p).state;
+    expect(sent.sends[0]?.u).toBe(100 * MB);
+    const later = decide(sent, t0 + 120 * second, { recipients: 1, leaseId: "b", uploadBytes: 60 * MB }, p);
+    expect(later.state.sends).toEqual([]);
+    expect(later.state.up).toEqual([[t0 + 1000, 100 * MB]]);
+    expect(later.decision).toMatchObject({
+      kind: "wait",
+      reason: "uploads",
+      until: t0 + 1000 + 300 * second,
+    });
+    expect(quotaView(sent, t0 + 301 * second + 1, p).usage.uploadBytesInWindow).toBe(0);
+  });
+});
+
+describe("the stored pacing state across releases (old and new instances run side by side)", () => {
+  // The schema as the previous release has it (shared/pacing/state.ts before the upload budget), verbatim.
+  const ms = z.number().int().nonnegative();
+  const previousRelease = z.object({
+    v: z.literal(1),
+    sends: z.array(
+      z.object({ s: ms, e: ms, r: z.number().int().positive(), l: z.string().max(32).optional() }),
+    ),
+    day: z.array(z.tuple([ms, z.number().int().positive()])),
+    cursorAt: ms,
+    bookedMessages: z.number().int().nonnegative(),
+    bookedRecipients: z.number().int().nonnegative(),
+    pause: z.object({ from: ms, until: ms, reason: z.string().max(1024) }).optional(),
+  });
+
+  it("reads what the previous release wrote", () => {
+    const written = JSON.stringify({
+      v: 1,
+      sends: [{ s: t0, e: t0 + 900, r: 2 }],
+      day: [[t0 - hour, 40]],
+      cursorAt: t0 + 2000,
+      bookedMessages: 1,
+      bookedRecipients: 3,
+    });
+    const state = pacingStateSchema.parse(JSON.parse(written));
+    const p = pacingPolicy(defaultPacingSettings, "scan@contoso.com", "graph");
+    expect(
+      decide(state, t0 + 5000, { recipients: 1, leaseId: "x", uploadBytes: 5_000_000 }, p).decision.kind,
+    ).toBe("reserved");
+  });
+
+  it("writes what the previous release can read", () => {
+    const p = pacingPolicy({ ...defaultPacingSettings, clockSkewMs: 0 }, "scan@contoso.com", "graph");
+    let state = decide(undefined, t0, { recipients: 1, leaseId: "a", uploadBytes: 90_000_000 }, p).state;
+    state = release(state, t0 + 500, { leaseId: "a", recipients: 1 }, p).state;
+    state = decide(
+      state,
+      t0 + 90 * second,
+      { recipients: 1, leaseId: "b", uploadBytes: 90_000_000 },
+      p,
+    ).state;
+    expect(state.up).toBeDefined();
+    expect(state.bookedUploadBytes).toBe(90_000_000);
+    const theirs = previousRelease.parse(JSON.parse(JSON.stringify(state)));
+    expect(theirs.bookedMessages).toBe(state.bookedMessages);
   });
 });

@@ -11,6 +11,7 @@ import {
   classifySmtpFailure,
   classifySmtpReply,
   isDuplicateDelivery,
+  type SmtpContext,
   type SmtpFailure,
 } from "../../shared/transport/smtp/outcome.js";
 
@@ -20,7 +21,12 @@ const minute = 60_000;
 
 type Expected =
   | { kind: "sent" }
-  | { kind: "throttled"; retryAfterMs: number; code?: string; cause?: "rate" | "concurrency" | "quota" }
+  | {
+      kind: "throttled";
+      retryAfterMs: number;
+      code?: string;
+      cause?: "rate" | "concurrency" | "quota" | "tenantExternal";
+    }
   | { kind: "transient"; code?: string }
   | { kind: "permanent"; code: string; text?: string | RegExp };
 
@@ -303,6 +309,10 @@ describe("SMTP replies", () => {
       `550 5.2.${n} Sending mail has been temporarily suspended`,
       { kind: "throttled", retryAfterMs: 15 * minute, code: `550 5.2.${n}`, cause: "rate" },
     ]),
+    [
+      "550 5.7.233 Your message can't be sent because your tenant has exceeded its daily limit for sending email to external recipients (tenant external recipient rate limit)",
+      { kind: "throttled", retryAfterMs: 30 * minute, code: "550 5.7.233", cause: "tenantExternal" },
+    ],
   ];
 
   it.each(smtpCases)("%s", (reply, expected) => {
@@ -315,6 +325,67 @@ describe("SMTP replies", () => {
       };
       check(classifySmtpFailure(failure), expected, reply);
     }
+  });
+
+  const smtp = (login: SmtpContext["login"], extra: Partial<SmtpContext> = {}): SmtpContext => ({
+    transport: "smtp",
+    mailbox: "scanner@contoso.com",
+    login,
+    ...extra,
+  });
+  const reasonOf = (reply: string, context?: SmtpContext) => {
+    const outcome = classifySmtpReply(reply, context);
+    expect(outcome?.kind).toBe("permanent");
+    return outcome?.kind === "permanent" ? (outcome.reason ?? "") : "";
+  };
+
+  it("makes basic authentication's refusals final on the first attempt, saying how to move to OAuth", () => {
+    for (const reply of [
+      "535 5.7.139 Authentication unsuccessful, basic authentication is disabled.",
+      "550 5.7.30 Basic authentication is not supported for Client Submission.",
+    ]) {
+      const reason = reasonOf(reply, smtp("password"));
+      expect(reason).toMatch(/scanner@contoso\.com cannot sign in/);
+      expect(reason).toMatch(/SMTP_AUTH=oauth2/);
+      expect(reason).toMatch(/SMTP\.SendAsApp/);
+      expect(reason).toMatch(/graph transport/);
+      expect(reason).toMatch(/hve for internal recipients/);
+      // The provider's own words stay in the outcome for lastError.
+      expect(classifySmtpReply(reply)).toMatchObject({ kind: "permanent", text: reply });
+    }
+    // On an HVE account the way out is OAuth for that account.
+    expect(
+      reasonOf("535 5.7.139 Authentication unsuccessful", smtp("password", { transport: "hve" })),
+    ).toMatch(/remove it from HVE_PASSWORDS.*Add-HVEAppAccess/);
+  });
+
+  it("reads 535 5.7.3 by what was presented and whether that password worked before", () => {
+    const reply = "535 5.7.3 Authentication unsuccessful";
+    const workedAt = Date.parse("2026-12-20T08:00:00Z");
+    expect(reasonOf(reply, smtp("password", { passwordWorkedAt: workedAt }))).toMatch(
+      /worked until 2026-12-20T08:00:00\.000Z and is refused now .*basic authentication has been turned off.*SMTP_AUTH=oauth2/,
+    );
+    expect(reasonOf(reply, smtp("password"))).toMatch(
+      /refused the user name or password .*Check SMTP_PASSWORDS/,
+    );
+    expect(reasonOf(reply, smtp("oauth2"))).toMatch(
+      /refused the app's token .*SMTP\.SendAsApp.*New-ServicePrincipal/,
+    );
+    expect(reasonOf(reply, smtp("oauth2", { transport: "hve" }))).toMatch(/Mail\.Send .*Add-HVEAppAccess/);
+    expect(classifySmtpReply(reply, smtp("none"))).toEqual({
+      kind: "permanent",
+      code: "535 5.7.3",
+      text: reply,
+    });
+  });
+
+  it("names the fix when the tenant rejects Direct Send (550 5.7.68): an inbound connector and relay", () => {
+    const reason = reasonOf(
+      "550 5.7.68 TenantInboundAttribution; Direct Send not allowed for this organization from unauthorized sources",
+      smtp("none", { transport: "direct" }),
+    );
+    expect(reason).toMatch(/RejectDirectSend/);
+    expect(reason).toMatch(/inbound connector .* relay transport/);
   });
 
   it.each([

@@ -158,3 +158,74 @@ describe("intake rule for the graph transport", () => {
     expect(() => enforcePolicy(message(6), client("smtp"), config, new Date())).not.toThrow();
   });
 });
+
+describe("intake rules for the hve transport (internal recipients only, HVE's own limits)", () => {
+  const config = loadConfig(
+    env("hve", {
+      ACCEPTED_DOMAINS: "contoso.com,fabrikam.com",
+      HVE_PASSWORDS: JSON.stringify({ "*": "pw" }),
+      HVE_RECIPIENTS_PER_MESSAGE: "3",
+      HVE_MAX_MESSAGE_BYTES: "1000",
+    }),
+  );
+  const message = (to: string[], overrides: Partial<StoredMessage> = {}): StoredMessage => ({
+    v: 1,
+    id: "m",
+    clientId: "c1",
+    from: { address: "alerts@contoso.com" },
+    to: to.map((address) => ({ address })),
+    cc: [],
+    bcc: [],
+    replyTo: [],
+    subject: "s",
+    headers: {},
+    attachments: [],
+    ...overrides,
+  });
+  const check = (m: StoredMessage) => () => enforcePolicy(m, client("hve"), config, new Date());
+
+  it("accepts recipients in the accepted domains", () => {
+    expect(check(message(["ops@contoso.com", "Desk@FABRIKAM.com"]))).not.toThrow();
+  });
+
+  it("answers 422 naming the first external recipient", () => {
+    expect(check(message(["ops@contoso.com", "partner@example.net"]))).toThrow(
+      expect.objectContaining({
+        status: 422,
+        message: expect.stringMatching(/partner@example\.net is external; High Volume Email reaches only/),
+      }),
+    );
+    expect(check(message(["ops@contoso.com"], { bcc: [{ address: "x@example.org" }] }))).toThrow(
+      expect.objectContaining({ status: 422, message: expect.stringMatching(/x@example\.org is external/) }),
+    );
+  });
+
+  it("answers 422 for more recipients than HVE_RECIPIENTS_PER_MESSAGE and 413 above HVE_MAX_MESSAGE_BYTES", () => {
+    expect(check(message(["a@contoso.com", "b@contoso.com", "c@contoso.com", "d@contoso.com"]))).toThrow(
+      expect.objectContaining({
+        status: 422,
+        message: expect.stringMatching(/4 recipients .* at most 3 per message on the hve transport/),
+      }),
+    );
+    expect(check(message(["a@contoso.com"], { text: "x".repeat(1001) }))).toThrow(
+      expect.objectContaining({
+        status: 413,
+        message: expect.stringMatching(/limit of 1000 bytes .*the HVE_MAX_MESSAGE_BYTES setting/),
+      }),
+    );
+  });
+
+  it("refuses a sender outside the accepted domains", () => {
+    const client2: Client = { ...client("hve"), senders: ["*@example.net"] };
+    expect(() =>
+      enforcePolicy(
+        message(["ops@contoso.com"], { from: { address: "a@example.net" } }),
+        client2,
+        config,
+        new Date(),
+      ),
+    ).toThrow(
+      expect.objectContaining({ status: 422, message: expect.stringMatching(/not in an accepted domain/) }),
+    );
+  });
+});

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { addressProblem } from "../../domain/address.js";
 import { transportNames } from "../../domain/client.js";
 import { validate } from "../../domain/validate.js";
-import { senderProblem } from "../../intake/policy.js";
+import { recipientLimit, senderProblem } from "../../intake/policy.js";
 import { bodyLimits } from "../../intake/readMessage.js";
 import { type Handler, jsonResponse, type Route } from "../http.js";
 
@@ -51,8 +51,12 @@ const getIdentity: Handler = async (request, { services, client }) => {
     identitySchema.parse({
       clientId: client.id,
       transport: client.transport,
-      maxMessageBytes: bodyLimits(services.config).bodyBytes,
-      maxRecipientsPerMessage: services.config.limits.recipientsPerMessage,
+      // High Volume Email's own, lower limit caps the MIME as well (its size as Exchange counts it).
+      maxMessageBytes:
+        client.transport === "hve"
+          ? Math.min(bodyLimits(services.config).bodyBytes, services.config.hve.messageBytes)
+          : bodyLimits(services.config).bodyBytes,
+      maxRecipientsPerMessage: recipientLimit(client, services.config),
       ...(verdict ? { sender: verdict } : {}),
     }),
     // A verdict changes with the configuration only; the edge keeps it briefly itself.

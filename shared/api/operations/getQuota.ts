@@ -16,7 +16,11 @@ const getQuota: Handler = async (request, { services, client }) => {
       ? visibleClients(client, services.config.clients).find((c) => senderAllowed(c.senders, mailbox))
       : undefined;
   if (!sender) throw new ProblemError("notFound", `No mailbox ${mailbox} for this client.`);
-  return jsonResponse(200, toMailboxView(mailbox, await services.pacer.quota(mailbox, sender.transport)));
+  const [view, tenant] = await Promise.all([
+    services.pacer.quota(mailbox, sender.transport),
+    services.tenant.view(),
+  ]);
+  return jsonResponse(200, toMailboxView(mailbox, view, tenant));
 };
 
 export const getQuotaRoute: Route = {
@@ -30,7 +34,8 @@ export const getQuotaRoute: Route = {
     summary: "Get mailbox quota",
     description:
       "Messages in the current rolling window, recipients in the last 24 hours, the limits, sends in flight " +
-      "and the next free slot of a mailbox the caller may send as.",
+      "and the next free slot of a mailbox the caller may send as, and whether the tenant is over its " +
+      "external recipient limit.",
     pathParams: {
       address: { description: "The sending mailbox, e.g. scanner@contoso.com.", schema: z.string() },
     },

@@ -8,15 +8,15 @@ export const listMailboxesRoute: Route = {
   methods: ["GET"],
   route: "api/v1/mailboxes",
   access: "key",
-  handler: async (_request, { services, client }) =>
-    jsonResponse(
+  handler: async (_request, { services, client }) => {
+    const [views, tenant] = await Promise.all([mailboxes(client, services), services.tenant.view()]);
+    return jsonResponse(
       200,
       mailboxListSchema.parse({
-        mailboxes: (await mailboxes(client, services)).map(({ mailbox, view }) =>
-          toMailboxView(mailbox, view),
-        ),
+        mailboxes: views.map(({ mailbox, view }) => toMailboxView(mailbox, view, tenant)),
       }),
-    ),
+    );
+  },
   doc: {
     operationId: "ListMailboxes",
     summary: "List mailboxes",

@@ -7,7 +7,9 @@ import { AzureBlobMessageStore } from "./blobMessageStore.js";
 import { AzureOutboundQueue } from "./storageQueue.js";
 import { AzureTableActivityCounters } from "./tableActivityCounters.js";
 import { AzureTableIdempotencyStore } from "./tableIdempotencyStore.js";
+import { AzureTableLoginHistoryStore } from "./tableLoginHistoryStore.js";
 import { AzureTableStatusStore } from "./tableStatusStore.js";
+import { AzureTableTenantPacingStore } from "./tableTenantPacingStore.js";
 
 /** The storage names; fixed in production, unique per test. */
 export interface StorageNames {
@@ -98,6 +100,10 @@ export function azureStorage(settings: StorageSettings, names: StorageNames = de
     activity: new AzureTableActivityCounters(activityTable),
     /** The pacing table; shared/pacing wraps it in its store. */
     pacingTable,
+    /** The tenant-wide pacing state (external recipient limit), in the pacing table. */
+    tenantPacing: new AzureTableTenantPacingStore(pacingTable),
+    /** Password logins that worked, beside each mailbox's pacing record. */
+    logins: new AzureTableLoginHistoryStore(pacingTable),
     /** Creates what is missing (Bicep declares them in Azure; Azurite starts empty). */
     async ensure(): Promise<void> {
       await Promise.all([

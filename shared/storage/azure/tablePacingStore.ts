@@ -1,21 +1,18 @@
-import { RestError, type TableClient, type TableEntity } from "@azure/data-tables";
+import type { TableClient, TableEntity } from "@azure/data-tables";
 import { type PacingState, pacingStateSchema } from "../../pacing/state.js";
 import { defaultRetryOptions, optimisticUpdate, type RetryOptions } from "../optimistic.js";
 import type { PacingChange, PacingStore, PacingStoreCounters } from "../ports.js";
+import { mailboxPartitionKey } from "./mailboxKey.js";
+import { TableJsonRecord } from "./tableJsonRecord.js";
 
 type PacingEntity = TableEntity<{ mailbox: string; state: string }>;
 
-// One entity per mailbox, each in its own partition: mailboxes never contend with each other.
+// The row of a mailbox's state; the tenant's state shares the table under another row (./tableTenantPacingStore.ts).
 const rowKey = "pacing";
 
-/** Table keys may not hold '/', '\\', '#', '?' or control characters; a local part may hold several. */
-function partitionKey(mailbox: string): string {
-  return encodeURIComponent(mailbox.toLowerCase());
-}
-
 /**
- * Pacing state in Azure Table storage: `createEntity` for a mailbox's first reservation (409 if another
- * instance was first), `updateEntity` with the ETag read (412 if another instance wrote in between).
+ * Pacing state in Azure Table storage: one entity per mailbox, each in its own partition (mailboxes never
+ * contend with each other), under optimistic concurrency with ETags (./tableJsonRecord.ts).
  */
 export class AzureTablePacingStore implements PacingStore {
   readonly counters: PacingStoreCounters = { reads: 0, writes: 0, conflicts: 0 };
@@ -27,32 +24,14 @@ export class AzureTablePacingStore implements PacingStore {
 
   async get(mailbox: string): Promise<PacingState | undefined> {
     this.counters.reads++;
-    return (await this.read(mailbox))?.state;
+    return (await this.record(mailbox).read())?.state;
   }
 
   update<T>(mailbox: string, change: (current: PacingState | undefined) => PacingChange<T>): Promise<T> {
+    const record = this.record(mailbox);
     return optimisticUpdate(
       mailbox,
-      {
-        read: () => this.read(mailbox),
-        write: async (state, etag) => {
-          const entity: PacingEntity = {
-            partitionKey: partitionKey(mailbox),
-            rowKey,
-            mailbox: mailbox.toLowerCase(),
-            state: JSON.stringify(pacingStateSchema.parse(state)),
-          };
-          try {
-            if (etag === undefined) await this.table.createEntity(entity);
-            else await this.table.updateEntity(entity, "Replace", { etag });
-            return true;
-          } catch (error) {
-            if (error instanceof RestError && (error.statusCode === 409 || error.statusCode === 412))
-              return false;
-            throw error;
-          }
-        },
-      },
+      { read: () => record.read(), write: (state, etag) => record.write(state, etag) },
       change,
       this.counters,
       this.options,
@@ -70,13 +49,12 @@ export class AzureTablePacingStore implements PacingStore {
     return found;
   }
 
-  private async read(mailbox: string): Promise<{ state: PacingState; version: string } | undefined> {
-    try {
-      const entity = await this.table.getEntity<PacingEntity>(partitionKey(mailbox), rowKey);
-      return { state: pacingStateSchema.parse(JSON.parse(entity.state)), version: entity.etag };
-    } catch (error) {
-      if (error instanceof RestError && error.statusCode === 404) return undefined;
-      throw error;
-    }
+  private record(mailbox: string): TableJsonRecord<PacingState> {
+    return new TableJsonRecord(
+      this.table,
+      pacingStateSchema,
+      { partitionKey: mailboxPartitionKey(mailbox), rowKey },
+      { mailbox: mailbox.toLowerCase() },
+    );
   }
 }

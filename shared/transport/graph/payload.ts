@@ -160,3 +160,20 @@ export function sendsAsMime(message: Pick<MimeMessage, "size" | "bcc" | "headers
   const bytes = message.size + Buffer.byteLength(bccHeader(message.bcc));
   return message.headersWithinEnvelope && base64Length(bytes) <= graphRequestMaxBytes;
 }
+
+/**
+ * The bytes a send uploads to Graph (its request bodies), which Graph counts against 150 MB per 5 minutes per
+ * app and mailbox (https://learn.microsoft.com/graph/throttling-limits#outlook-service-limits): the sendMail
+ * body (a MIME sendMail: the MIME in base64); or the draft, each attachment (base64 in a POST, or raw through
+ * an upload session) and the send.
+ */
+export function graphUploadBytes(message: ComposedMessage | MimeMessage): number {
+  if (message.kind === "mime") return base64Length(message.size + Buffer.byteLength(bccHeader(message.bcc)));
+  const plan = planGraphSend(message);
+  if (plan.kind === "sendMail") return inlineRequestBytes(message);
+  const draftBytes = Buffer.byteLength(JSON.stringify(toGraphMessage(message)));
+  return message.attachments.reduce((sum, a, i) => {
+    const posted = Buffer.byteLength(JSON.stringify(fileAttachment(a, ""))) + base64Length(a.size);
+    return sum + (plan.routes[i] === "uploadSession" ? a.size : posted);
+  }, draftBytes);
+}

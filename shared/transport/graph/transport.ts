@@ -11,7 +11,7 @@ import type {
 import type { SendCheckpoint } from "../../domain/statusRecord.js";
 import { classifyTokenFailure } from "../entra/outcome.js";
 import { type AccessToken, graphScope, TokenError, type TokenProvider } from "../entra/tokenProvider.js";
-import type { SendOutcome } from "../outcome.js";
+import type { FailedOutcome, SendOutcome } from "../outcome.js";
 import { type AbandonResult, firstAttempt, type SendAttempt, type Transport } from "../transport.js";
 import { createGraphClient } from "./client.js";
 import {
@@ -28,6 +28,7 @@ import {
   bccHeader,
   fileAttachment,
   type GraphSendPlan,
+  graphUploadBytes,
   inlineFields,
   planGraphSend,
   sendsAsMime,
@@ -133,12 +134,16 @@ export class GraphTransport implements Transport {
     return "discarded";
   }
 
+  uploadBytes(message: OutboundMessage): number {
+    return graphUploadBytes(message);
+  }
+
   async close(): Promise<void> {
     this.throttles.clear();
   }
 
   /** Fetches (or renews) the token first: a credential problem is then classified as one, not as a network error. */
-  private async fetchToken(): Promise<Exclude<SendOutcome, { kind: "sent" }> | undefined> {
+  private async fetchToken(): Promise<FailedOutcome | undefined> {
     try {
       this.token = await this.settings.tokens.getToken(this.scope);
       return undefined;

@@ -5,18 +5,49 @@ import type { TransportName } from "../../domain/client.js";
 import type { OutboundMessage } from "../../domain/outbound.js";
 import { classifyTokenFailure } from "../entra/outcome.js";
 import { TokenError, type TokenProvider } from "../entra/tokenProvider.js";
-import type { SendOutcome } from "../outcome.js";
+import type { FailedOutcome, SendOutcome } from "../outcome.js";
 import { firstAttempt, type SendAttempt, type Transport } from "../transport.js";
-import { classifySmtpFailure, isDuplicateDelivery, type SmtpFailure } from "./outcome.js";
+import { type PasswordLoginHistory, PasswordLoginMemory } from "./loginMemory.js";
+import { classifySmtpFailure, isDuplicateDelivery, type SmtpContext, type SmtpFailure } from "./outcome.js";
 
 /**
  * How a mailbox logs in: a password (SMTP AUTH basic), an app-only token (SMTP AUTH XOAUTH2, the SASL user
- * being the mailbox), or not at all (Direct Send; relay, authenticated by IP or client certificate).
+ * being the mailbox), either one per mailbox (High Volume Email: the account's password when one is
+ * configured, else OAuth), or not at all (Direct Send; relay, authenticated by IP or client certificate).
  */
 export type SmtpAuth =
   | { kind: "basic"; password(mailbox: string): string }
   | { kind: "oauth2"; tokens: TokenProvider; scope: string }
+  | {
+      kind: "passwordOrOauth2";
+      password(mailbox: string): string | undefined;
+      tokens: TokenProvider;
+      scope: string;
+    }
   | { kind: "none" };
+
+/** How one mailbox logs in, once `SmtpAuth` is resolved for it. */
+type MailboxLogin =
+  | { kind: "basic"; password: string }
+  | { kind: "oauth2"; tokens: TokenProvider; scope: string }
+  | { kind: "none" };
+
+function loginFor(auth: SmtpAuth, mailbox: string): MailboxLogin {
+  switch (auth.kind) {
+    case "none":
+      return auth;
+    case "oauth2":
+      return auth;
+    case "basic":
+      return { kind: "basic", password: auth.password(mailbox) };
+    case "passwordOrOauth2": {
+      const password = auth.password(mailbox);
+      return password !== undefined
+        ? { kind: "basic", password }
+        : { kind: "oauth2", tokens: auth.tokens, scope: auth.scope };
+    }
+  }
+}
 
 export interface SmtpTransportSettings {
   name: TransportName;
@@ -30,6 +61,8 @@ export interface SmtpTransportSettings {
   /** Exchange Online allows 3 concurrent SMTP AUTH connections per mailbox; the 4th gets 432 4.3.2. */
   connectionsPerMailbox: number;
   timeoutsMs?: { connection: number; socket: number };
+  /** Shared memory of password logins that worked (it sharpens the advice on a later 535 5.7.3). */
+  logins?: PasswordLoginHistory;
 }
 
 /** Raised by a basic `password` lookup when a mailbox has no password configured. */
@@ -42,6 +75,7 @@ const tokenRenewalMarginMs = 5 * 60_000;
 export class SmtpTransport implements Transport {
   readonly name: TransportName;
   private readonly pools = new Map<string, Transporter<SMTPPool.SentMessageInfo>>();
+  private readonly logins: PasswordLoginMemory;
 
   constructor(private readonly settings: SmtpTransportSettings) {
     if (settings.auth.kind !== "none" && !settings.requireTLS) {
@@ -50,10 +84,18 @@ export class SmtpTransport implements Transport {
       );
     }
     this.name = settings.name;
+    this.logins = new PasswordLoginMemory(settings.logins, settings.name);
   }
 
   async send(message: OutboundMessage, attempt: SendAttempt = firstAttempt): Promise<SendOutcome> {
-    const { auth } = this.settings;
+    let auth: MailboxLogin;
+    try {
+      auth = loginFor(this.settings.auth, message.from.address);
+    } catch (error) {
+      if (error instanceof MissingLoginError)
+        return { kind: "permanent", code: "config", text: error.message };
+      throw error;
+    }
     if (auth.kind === "oauth2") {
       // Get the token before connecting: a credential problem is classified as one, not as an SMTP failure.
       try {
@@ -67,21 +109,33 @@ export class SmtpTransport implements Transport {
         };
       }
     }
-    let pool: Transporter<SMTPPool.SentMessageInfo>;
-    try {
-      pool = this.pool(message.from.address);
-    } catch (error) {
-      if (error instanceof MissingLoginError)
-        return { kind: "permanent", code: "config", text: error.message };
-      throw error;
-    }
+    const pool = this.pool(message.from.address, auth);
+    const mailbox = message.from.address;
+    const login = auth.kind === "basic" ? "password" : auth.kind;
+    const context: SmtpContext = { transport: this.name, mailbox, login };
     try {
       const info = await pool.sendMail(await mailOptions(message));
-      return { kind: "sent", providerMessageId: info.messageId, response: info.response };
+      if (login === "password") await this.logins.succeeded(mailbox);
+      const sent = { providerMessageId: info.messageId, response: info.response };
+      // Some recipients refused at RCPT while others took it (nodemailer then sends to the others): say which,
+      // so none is dropped silently (550 5.7.233 refuses exactly the external ones).
+      const refused = (info.rejectedErrors ?? []).map(
+        (e: Error & Partial<SmtpFailure> & { recipient?: string }) => ({
+          address: e.recipient ?? "",
+          outcome: failedOutcome(classifySmtpFailure(asSmtpFailure(e), context)),
+        }),
+      );
+      return refused.length > 0 ? { kind: "partial", ...sent, refused } : { kind: "sent", ...sent };
     } catch (error) {
       const failure = asSmtpFailure(error);
-      if (failure.responseCode === 535) this.forgetLogin(message.from.address);
-      const outcome = classifySmtpFailure(failure);
+      if (failure.responseCode === 535) this.forgetLogin(mailbox);
+      // Only a refused password needs the memory: it tells "turned off" from "wrong" (./advice.ts).
+      const refused = login === "password" && /^535\b/.test(failure.response?.trim() ?? "");
+      const passwordWorkedAt = refused ? await this.logins.workedAt(mailbox) : undefined;
+      const outcome = classifySmtpFailure(failure, {
+        ...context,
+        ...(passwordWorkedAt !== undefined ? { passwordWorkedAt } : {}),
+      });
       // Our own stable Message-ID, refused as a duplicate after an attempt that got no answer: that one arrived.
       // (Raw MIME carries the sender's Message-ID, which a device may reuse for different messages.)
       const delivered =
@@ -102,7 +156,8 @@ export class SmtpTransport implements Transport {
     const key = mailbox.toLowerCase();
     this.pools.get(key)?.close();
     this.pools.delete(key);
-    if (this.settings.auth.kind === "oauth2") this.settings.auth.tokens.invalidate(this.settings.auth.scope);
+    const { auth } = this.settings;
+    if (auth.kind === "oauth2" || auth.kind === "passwordOrOauth2") auth.tokens.invalidate(auth.scope);
   }
 
   async close(): Promise<void> {
@@ -110,7 +165,7 @@ export class SmtpTransport implements Transport {
     this.pools.clear();
   }
 
-  private pool(mailbox: string): Transporter<SMTPPool.SentMessageInfo> {
+  private pool(mailbox: string, login: MailboxLogin): Transporter<SMTPPool.SentMessageInfo> {
     const key = mailbox.toLowerCase();
     const existing = this.pools.get(key);
     if (existing) return existing;
@@ -131,20 +186,30 @@ export class SmtpTransport implements Transport {
       connectionTimeout: settings.timeoutsMs?.connection ?? 30_000,
       greetingTimeout: settings.timeoutsMs?.connection ?? 30_000,
       socketTimeout: settings.timeoutsMs?.socket ?? 120_000,
-      ...loginOptions(settings.auth, mailbox),
+      ...loginOptions(login, mailbox),
     });
     this.pools.set(key, pool);
     return pool;
   }
 }
 
-/** nodemailer's message: composed from the fields, or the caller's own MIME passed through with its envelope. */
+/** A refused recipient's reply is never a success; an unreadable one is retried like any unknown answer. */
+function failedOutcome(outcome: SendOutcome): FailedOutcome {
+  return outcome.kind === "sent" || outcome.kind === "partial"
+    ? { kind: "transient", text: "refused recipient without a reply" }
+    : outcome;
+}
+
+/**
+ * nodemailer's message: composed from the fields, or the caller's own MIME passed through with its envelope.
+ * `envelopeRecipients` (the rest of a message some recipients already have) narrows RCPT TO, never the headers.
+ */
 async function mailOptions(message: OutboundMessage): Promise<SendMailOptions> {
+  const envelopeTo = (
+    message.envelopeRecipients ?? (message.kind === "mime" ? message.recipients : undefined)
+  )?.map((r) => r.address);
   if (message.kind === "mime") {
-    return {
-      envelope: { from: message.from.address, to: message.recipients.map((r) => r.address) },
-      raw: await message.open(),
-    };
+    return { envelope: { from: message.from.address, to: envelopeTo ?? [] }, raw: await message.open() };
   }
   const attachments = await Promise.all(
     message.attachments.map(async (a) => ({
@@ -156,6 +221,7 @@ async function mailOptions(message: OutboundMessage): Promise<SendMailOptions> {
     })),
   );
   return {
+    ...(envelopeTo ? { envelope: { from: message.from.address, to: envelopeTo } } : {}),
     messageId: message.messageId,
     from: message.from,
     to: message.to,
@@ -171,12 +237,12 @@ async function mailOptions(message: OutboundMessage): Promise<SendMailOptions> {
   };
 }
 
-function loginOptions(auth: SmtpAuth, mailbox: string) {
+function loginOptions(auth: MailboxLogin, mailbox: string) {
   switch (auth.kind) {
     case "none":
       return {};
     case "basic":
-      return { auth: { user: mailbox, pass: auth.password(mailbox) } };
+      return { auth: { user: mailbox, pass: auth.password } };
     case "oauth2":
       return {
         auth: {
