@@ -17,7 +17,7 @@ let server: Awaited<ReturnType<typeof serveRoutes>>;
 
 beforeAll(async () => {
   env = await startTestServices([client]);
-  server = await serveRoutes(routes, "api", env.services, log, 0);
+  server = await serveRoutes(routes, "", env.services, log, 0);
 });
 afterAll(async () => {
   server?.server.close();
