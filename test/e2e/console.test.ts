@@ -337,6 +337,12 @@ describe("the operator's console in a browser", () => {
           .getByRole("meter", { name: /^Recipients in the last 24 hours/ })
           .getAttribute("aria-label"),
       ).toBe("Recipients in the last 24 hours: 2 of 10,000");
+      // Graph's upload budget (150 MB per 5 minutes) for the Graph mailbox, whose 5 MB scan went up in an
+      // upload session; an SMTP mailbox has none.
+      const uploads = scanner.getByRole("meter", { name: /^MB uploaded to Graph in the last 5 minutes/ });
+      expect(await uploads.getAttribute("max")).toBe("150");
+      expect(Number(await uploads.getAttribute("value"))).toBeGreaterThanOrEqual(5);
+      expect(await card.getByRole("meter", { name: /^MB uploaded/ }).count()).toBe(0);
       await screenshot(page, "06-mailboxes");
     },
     slow,

@@ -57,6 +57,14 @@ function MailboxCard(props: { mailbox: MailboxView; index: number }) {
         value={m.inFlight}
         max={m.limits.concurrency}
       />
+      {m.limits.uploadBytesPerWindow !== undefined ? (
+        <Gauge
+          id={`${titleId}-uploads`}
+          label={`MB uploaded to Graph in the last ${Math.round((m.limits.uploadWindowSeconds ?? 300) / 60)} minutes`}
+          value={Math.round((m.usage.uploadBytesInWindow ?? 0) / 1_000_000)}
+          max={Math.round(m.limits.uploadBytesPerWindow / 1_000_000)}
+        />
+      ) : null}
       <p>
         Next free slot:{" "}
         <time dateTime={m.nextSlotAt}>
@@ -69,6 +77,19 @@ function MailboxCard(props: { mailbox: MailboxView; index: number }) {
         <p class="notice warn">
           <strong>Paused</strong> until <time dateTime={m.pausedUntil}>{time(m.pausedUntil, now)}</time> (
           {relative(m.pausedUntil, now)}): <span class="provider-text">{m.pauseReason ?? "throttled"}</span>
+        </p>
+      ) : null}
+      {m.tenantExternalPause ? (
+        <p class="notice warn">
+          <strong>External recipients paused for the whole tenant</strong>
+          {" since "}
+          <time dateTime={m.tenantExternalPause.since}>{time(m.tenantExternalPause.since, now)}</time>
+          {"; internal mail goes on, and one message tries again at "}
+          <time dateTime={m.tenantExternalPause.nextProbeAt}>
+            {time(m.tenantExternalPause.nextProbeAt, now)}
+          </time>
+          {": "}
+          <span class="provider-text">{m.tenantExternalPause.reason}</span>
         </p>
       ) : null}
     </li>
