@@ -54,7 +54,9 @@ export async function startAzurite(
       `TableEndpoint=${endpoint("Table")}`,
     ].join(";"),
     ports: { blob: Number(ports.Blob), queue: Number(ports.Queue), table: Number(ports.Table) },
-    stop: () => stopChild(child),
+    // Azurite writes its tables and queue metadata to disk when it closes (LokiJS saves only every few seconds
+    // otherwise): a SIGKILL after a short grace on a loaded machine loses what was accepted just before.
+    stop: () => stopChild(child, 30_000),
   };
 }
 

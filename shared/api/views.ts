@@ -2,7 +2,6 @@ import { z } from "zod";
 import { problemTypeUri } from "../domain/problem.js";
 import { messageStatuses, publicStatusSchema } from "../domain/statusRecord.js";
 import { transportNames } from "../domain/transportName.js";
-import type { TenantView } from "../pacing/tenant.js";
 
 /**
  * What the API answers besides status records, as zod schemas: the handlers build their answers with them,
@@ -96,7 +95,8 @@ export function toMailboxView(
     pausedUntil?: number;
     pauseReason?: string;
   },
-  tenant: TenantView | undefined,
+  // shared/pacing/tenant.ts's TenantView, restated: this module is also the console's (browser-safe imports only).
+  tenant: { externalPausedSince: number; nextProbeAt: number; reason: string } | undefined,
 ): MailboxView {
   const iso = (ms: number) => new Date(ms).toISOString();
   return mailboxViewSchema.parse({
