@@ -9,6 +9,7 @@ const benchmarks: Record<string, () => Promise<unknown>> = {
   transports: () => import("./transports.js").then((m) => m.run()),
   edge: () => import("./edge.js").then((m) => m.run()),
   statusWrites: () => import("./statusWrites.js").then((m) => m.run()),
+  storage: () => import("./storage.js").then((m) => m.run()),
 };
 
 const wanted = process.argv.slice(2);
