@@ -66,7 +66,15 @@ async function child(tls: Tls): Promise<void> {
   const azurite = await startAzurite();
   const proxy = await startCountingProxy(azurite);
   const password = randomBytes(12).toString("hex");
-  const smtp = await startSmtpPeer({ tls, auth: { passwords: { "*": password } } });
+  const mailboxes = Math.max(...scenarios.map((s) => s.mailboxes));
+  const smtp = await startSmtpPeer({
+    tls,
+    auth: {
+      passwords: Object.fromEntries(
+        Array.from({ length: mailboxes }, (_, i) => [`box${i}@contoso.com`, password]),
+      ),
+    },
+  });
   const entra = {
     tenantId: "bench-tenant",
     clientId: randomUUID(),
@@ -327,12 +335,15 @@ async function untilDrained(connection: string, names: StorageNames, messages: n
   // Bounded: a run that stalls fails instead of hanging.
   for (let round = 0; round < 1200; round++) {
     await new Promise((resolve) => setTimeout(resolve, 500));
-    let final = 0;
-    for await (const _ of table.listEntities({
-      queryOptions: { filter: odata`status eq 'sent' or status eq 'failed'`, select: ["RowKey"] },
-    }))
-      final++;
-    if (final < messages) continue;
+    let sent = 0;
+    for await (const entity of table.listEntities<{ status: string }>({
+      queryOptions: { filter: odata`status eq 'sent' or status eq 'failed'`, select: ["RowKey", "status"] },
+    })) {
+      // Every message must reach its provider: a run that fails them would count the wrong path.
+      if (entity.status === "failed") throw new Error(`message ${entity.rowKey} failed in the benchmark`);
+      sent++;
+    }
+    if (sent < messages) continue;
     // Every message final and its queue message settled: the dispatch phase is over.
     if (((await queue.getProperties()).approximateMessagesCount ?? 0) === 0) return;
   }
