@@ -187,6 +187,7 @@ async function measure(scenario: (typeof scenarios)[number], context: Context) {
       host.queues,
       (item, delivery) => fn.run(item, delivery, composed, silentLogger),
       silentLogger,
+      { arrivals: composed.storage.arrivals },
     );
   });
   const started = performance.now();

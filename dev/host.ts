@@ -36,6 +36,7 @@ async function main(): Promise<void> {
       host.queues,
       (item, delivery) => fn.run(item, delivery, composed, log),
       log,
+      { arrivals: storage.arrivals },
     );
   });
   for (const trigger of triggers) trigger.start();

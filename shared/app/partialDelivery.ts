@@ -43,8 +43,10 @@ export async function recordPartial(
   const lostText = lost.length > 0 ? `; refused for good: ${describe(lost)}` : "";
 
   if (retryable.length === 0) {
-    const sent = await deps.statuses.update(clientId, id, (r) =>
-      isFinal(r.status)
+    let heldBlobs = true;
+    const sent = await deps.statuses.update(clientId, id, (r) => {
+      heldBlobs = r.hasBlobs;
+      return isFinal(r.status)
         ? undefined
         : transition(
             r,
@@ -61,9 +63,10 @@ export async function recordPartial(
               ...owedReport(r, deps.reports),
             },
             `partial: ${lost.length} refused`,
-          ),
-    );
-    await deps.messages.deleteMessage(id);
+          );
+    });
+    // As for a whole delivery (./recordOutcome.ts): only content the record says is stored.
+    if (heldBlobs) await deps.messages.deleteMessage(id);
     await flushReport(sent, deps);
     return;
   }

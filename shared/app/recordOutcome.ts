@@ -44,8 +44,10 @@ export async function recordOutcome(
       await recordPartial(outcome, envelope, owner, deps, plannedAt);
       return;
     case "sent": {
-      const sent = await deps.statuses.update(clientId, id, (r) =>
-        isFinal(r.status)
+      let heldBlobs = true;
+      const sent = await deps.statuses.update(clientId, id, (r) => {
+        heldBlobs = r.hasBlobs;
+        return isFinal(r.status)
           ? undefined
           : transition(
               r,
@@ -63,9 +65,11 @@ export async function recordOutcome(
               outcome.reconciled
                 ? "an earlier attempt had sent it (the provider said so when asked)"
                 : outcome.note,
-            ),
-      );
-      await deps.messages.deleteMessage(id);
+            );
+      });
+      // Only content the record says is in Blob storage is deleted: a small message never wrote any, and what a
+      // crashed intake left behind is swept by purgeExpired.
+      if (heldBlobs) await deps.messages.deleteMessage(id);
       await flushReport(sent, deps);
       return;
     }

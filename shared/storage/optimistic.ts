@@ -1,4 +1,5 @@
 import { PacingContentionError, type PacingStoreCounters, type StateChange } from "./ports.js";
+import type { RecentVersions } from "./recentVersions.js";
 
 export interface RetryOptions {
   maxAttempts: number;
@@ -21,27 +22,57 @@ export interface Versioned<S, V> {
   version: V;
 }
 
+/** What a conditional write came to: stored (with the new version, when the service named one), or lost. */
+export type Written<V> = { stored: true; version: V | undefined } | { stored: false };
+
 /**
  * The read-change-conditional-write loop every pacing adapter shares (a mailbox's record, the tenant's).
- * `write` resolves false when the version moved on (HTTP 412, or 409 on a create) and true when stored.
+ * `write` resolves to the new version when stored, and to not stored when the version moved on (HTTP 412, or
+ * 409 on a create).
+ *
+ * With `recent`, the version this process last read or wrote stands in for the first read: the write still
+ * names that version, so if another instance wrote meanwhile it is refused and the loop reads, as after any
+ * lost race (without the pause: a stale memory is not a live contender). A result that writes nothing is
+ * only handed back from a state just read, never from memory alone.
  */
 export async function optimisticUpdate<S, T, V>(
   key: string,
   io: {
     read(): Promise<Versioned<S, V> | undefined>;
-    write(state: S, version: V | undefined): Promise<boolean>;
+    write(state: S, version: V | undefined): Promise<Written<V>>;
   },
   change: (current: S | undefined) => StateChange<S, T>,
   counters: PacingStoreCounters,
   options: RetryOptions,
+  recent?: RecentVersions<S, V>,
 ): Promise<T> {
+  let remembered = recent?.get(key);
   for (let attempt = 1; attempt <= options.maxAttempts; attempt++) {
-    const current = await io.read();
-    counters.reads++;
+    let current: Versioned<S, V> | undefined;
+    if (remembered) current = { state: structuredClone(remembered.state), version: remembered.version };
+    else {
+      current = await io.read();
+      counters.reads++;
+    }
     const { state, result } = change(current?.state);
-    if (!state) return result;
+    if (!state) {
+      if (!remembered) return result;
+      remembered = undefined;
+      attempt--;
+      continue;
+    }
     counters.writes++;
-    if (await io.write(state, current?.version)) return result;
+    const written = await io.write(state, current?.version);
+    if (written.stored) {
+      recent?.set(key, structuredClone(state), written.version);
+      return result;
+    }
+    recent?.delete(key, current?.version);
+    if (remembered) {
+      remembered = undefined;
+      attempt--;
+      continue;
+    }
     counters.conflicts++;
     const capMs = Math.min(options.maxBackoffMs, options.baseBackoffMs * 2 ** (attempt - 1));
     await options.sleep(Math.random() * capMs);

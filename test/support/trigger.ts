@@ -23,5 +23,6 @@ export function triggerFor(composed: Composed): LocalQueueTrigger {
     fastQueueSettings,
     (item, delivery) => dispatchMessage(item, composed.dispatchDeps(silentLogger), delivery),
     silentLogger,
+    { arrivals: storage.arrivals },
   );
 }

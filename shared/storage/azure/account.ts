@@ -3,6 +3,7 @@ import { DefaultAzureCredential, ManagedIdentityCredential } from "@azure/identi
 import { BlobServiceClient } from "@azure/storage-blob";
 import { QueueServiceClient } from "@azure/storage-queue";
 import type { StorageSettings } from "../../config.js";
+import { QueueArrivals } from "../queueArrivals.js";
 import { AzureBlobMessageStore } from "./blobMessageStore.js";
 import { AzureOutboundQueue } from "./storageQueue.js";
 import { AzureTableActivityCounters } from "./tableActivityCounters.js";
@@ -85,6 +86,8 @@ export function azureStorage(settings: StorageSettings, names: StorageNames = de
   const queue = queueService.getQueueClient(names.queue);
   const poisonQueue = queueService.getQueueClient(names.poisonQueue);
   const webhookQueue = queueService.getQueueClient(names.webhookQueue);
+  // What this process puts on its queues, for the local host's triggers (under the Functions host, nobody listens).
+  const arrivals = new QueueArrivals();
   return {
     names,
     queueClient: queue,
@@ -94,8 +97,9 @@ export function azureStorage(settings: StorageSettings, names: StorageNames = de
     queueClientFor: (name: string) => queueService.getQueueClient(name),
     messages: new AzureBlobMessageStore(container),
     statuses: new AzureTableStatusStore(table),
-    queue: new AzureOutboundQueue(queue),
-    webhookQueue: new AzureOutboundQueue(webhookQueue),
+    queue: new AzureOutboundQueue(queue, arrivals),
+    webhookQueue: new AzureOutboundQueue(webhookQueue, arrivals),
+    arrivals,
     idempotency: new AzureTableIdempotencyStore(idempotencyTable),
     activity: new AzureTableActivityCounters(activityTable),
     /** The pacing table; shared/pacing wraps it in its store. */

@@ -1,6 +1,7 @@
 import { odata, RestError, type TableClient, type TableEntity } from "@azure/data-tables";
 import { z } from "zod";
 import { type ActivityCounters, type ActivityHour, type CountedStatus, countedStatuses } from "../ports.js";
+import { RecentVersions } from "../recentVersions.js";
 
 const hourMs = 3600_000;
 const dayMs = 24 * hourMs;
@@ -27,11 +28,15 @@ function dayAndHour(ms: number): { day: string; hour: string } {
 
 /**
  * Hourly counts in Azure Table storage, sharded: partition = UTC day, row = `<hour>~<client>~<shard>`. Each
- * increment reads one shard and writes it back under its ETag; a lost race retries on another random
- * shard, so no single entity takes every message's write (Azure's sharded counter advice: spread writes
- * that would otherwise contend over several entities).
+ * increment writes one shard under its ETag; a lost race retries on another random shard, so no single entity
+ * takes every message's write (Azure's sharded counter advice: spread writes that would otherwise contend over
+ * several entities). A process keeps to the shard it last won and remembers its counts and ETag, so that its
+ * next increment writes without reading: instances settle on shards of their own.
  */
 export class AzureTableActivityCounters implements ActivityCounters {
+  private readonly shardOf = new Map<string, number>();
+  private readonly recent = new RecentVersions<z.infer<typeof countsSchema>, string>(64);
+
   constructor(
     private readonly table: TableClient,
     private readonly random: () => number = Math.random,
@@ -40,31 +45,47 @@ export class AzureTableActivityCounters implements ActivityCounters {
   async add(clientId: string, at: Date, counts: Partial<Record<CountedStatus, number>>): Promise<void> {
     const { day, hour } = dayAndHour(at.getTime());
     const plus = (current: z.infer<typeof countsSchema>) => {
-      for (const status of countedStatuses) current[status] += counts[status] ?? 0;
-      return JSON.stringify(countsSchema.parse(current));
+      const next = { ...current };
+      for (const status of countedStatuses) next[status] += counts[status] ?? 0;
+      return countsSchema.parse(next);
     };
     for (let attempt = 1; attempt <= attempts; attempt++) {
-      const rowKey = `${hour}~${clientId}~${Math.floor(this.random() * activityShards)}`;
+      const shard = this.shardOf.get(clientId) ?? Math.floor(this.random() * activityShards);
+      const rowKey = `${hour}~${clientId}~${shard}`;
+      const key = `${day}/${rowKey}`;
+      const remembered = this.recent.get(key);
       try {
-        const entity = await this.table.getEntity<CountsEntity>(day, rowKey).catch((error: unknown) => {
-          if (error instanceof RestError && error.statusCode === 404) return undefined;
-          throw error;
-        });
-        if (!entity) {
-          const counts = plus({ v: 1, sent: 0, failed: 0, deferred: 0 });
-          await this.table.createEntity({ partitionKey: day, rowKey, counts });
-          return;
-        }
-        const next = plus(countsSchema.parse(JSON.parse(entity.counts)));
-        await this.table.updateEntity({ partitionKey: day, rowKey, counts: next }, "Replace", {
-          etag: entity.etag,
-        });
+        const entity = remembered
+          ? { counts: remembered.state, etag: remembered.version }
+          : await this.table.getEntity<CountsEntity>(day, rowKey).then(
+              (e) => ({ counts: countsSchema.parse(JSON.parse(e.counts)), etag: e.etag }),
+              (error: unknown) => {
+                if (error instanceof RestError && error.statusCode === 404) return undefined;
+                throw error;
+              },
+            );
+        const next = plus(entity?.counts ?? { v: 1, sent: 0, failed: 0, deferred: 0 });
+        const written = entity
+          ? await this.table.updateEntity(
+              { partitionKey: day, rowKey, counts: JSON.stringify(next) },
+              "Replace",
+              { etag: entity.etag },
+            )
+          : await this.table.createEntity({ partitionKey: day, rowKey, counts: JSON.stringify(next) });
+        this.shardOf.set(clientId, shard);
+        this.recent.set(key, next, written.etag);
         return;
       } catch (error) {
         if (!(error instanceof RestError && (error.statusCode === 409 || error.statusCode === 412)))
           throw error;
-        // Another writer took this shard: wait a little, exponentially, and draw a shard anew.
-        await new Promise((resolve) => setTimeout(resolve, this.random() * Math.min(200, 5 * 2 ** attempt)));
+        this.recent.delete(key);
+        // A remembered version gone stale: another writer took this shard. Draw one anew, and (unless it was
+        // only a stale memory) wait a little, exponentially.
+        this.shardOf.delete(clientId);
+        if (!remembered)
+          await new Promise((resolve) =>
+            setTimeout(resolve, this.random() * Math.min(200, 5 * 2 ** attempt)),
+          );
       }
     }
     throw new Error(`the counts of ${clientId} stayed contended over ${attempts} attempts`);

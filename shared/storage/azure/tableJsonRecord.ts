@@ -1,13 +1,14 @@
 import { RestError, type TableClient, type TableEntity } from "@azure/data-tables";
 import type { z } from "zod";
-import type { Versioned } from "../optimistic.js";
+import type { Versioned, Written } from "../optimistic.js";
 
 type JsonEntity = TableEntity<{ state: string } & Record<string, string>>;
 
 /**
  * One versioned JSON state in one Table entity, read with its ETag and written only if the ETag still holds:
  * `createEntity` when there was none (409 if another instance was first), `updateEntity` with the ETag read
- * (412 if another instance wrote in between). Both losses resolve false; the optimistic loop retries.
+ * (412 if another instance wrote in between). A write resolves to the entity's new ETag; both losses resolve
+ * to not stored, and the optimistic loop retries.
  */
 export class TableJsonRecord<S> {
   constructor(
@@ -28,18 +29,21 @@ export class TableJsonRecord<S> {
     }
   }
 
-  async write(state: S, etag: string | undefined): Promise<boolean> {
+  async write(state: S, etag: string | undefined): Promise<Written<string>> {
     const entity: JsonEntity = {
       ...this.keys,
       ...this.labels,
       state: JSON.stringify(this.schema.parse(state)),
     };
     try {
-      if (etag === undefined) await this.table.createEntity(entity);
-      else await this.table.updateEntity(entity, "Replace", { etag });
-      return true;
+      const response =
+        etag === undefined
+          ? await this.table.createEntity(entity)
+          : await this.table.updateEntity(entity, "Replace", { etag });
+      return { stored: true, version: response.etag };
     } catch (error) {
-      if (error instanceof RestError && (error.statusCode === 409 || error.statusCode === 412)) return false;
+      if (error instanceof RestError && (error.statusCode === 409 || error.statusCode === 412))
+        return { stored: false };
       throw error;
     }
   }

@@ -1,7 +1,9 @@
 import type { TableClient, TableEntity } from "@azure/data-tables";
 import { type PacingState, pacingStateSchema } from "../../pacing/state.js";
+import { GroupCommit } from "../groupCommit.js";
 import { defaultRetryOptions, optimisticUpdate, type RetryOptions } from "../optimistic.js";
 import type { PacingChange, PacingStore, PacingStoreCounters } from "../ports.js";
+import { RecentVersions } from "../recentVersions.js";
 import { mailboxPartitionKey } from "./mailboxKey.js";
 import { TableJsonRecord } from "./tableJsonRecord.js";
 
@@ -9,6 +11,11 @@ type PacingEntity = TableEntity<{ mailbox: string; state: string }>;
 
 // The row of a mailbox's state; the tenant's state shares the table under another row (./tableTenantPacingStore.ts).
 const rowKey = "pacing";
+/**
+ * Mailboxes whose last state and ETag this process remembers, so that a reserve or release that follows this
+ * process's own last write of the mailbox writes without reading first (../optimistic.ts).
+ */
+export const recentMailboxes = 1000;
 
 /**
  * Pacing state in Azure Table storage: one entity per mailbox, each in its own partition (mailboxes never
@@ -16,18 +23,9 @@ const rowKey = "pacing";
  */
 export class AzureTablePacingStore implements PacingStore {
   readonly counters: PacingStoreCounters = { reads: 0, writes: 0, conflicts: 0 };
-
-  constructor(
-    private readonly table: TableClient,
-    private readonly options: RetryOptions = defaultRetryOptions,
-  ) {}
-
-  async get(mailbox: string): Promise<PacingState | undefined> {
-    this.counters.reads++;
-    return (await this.record(mailbox).read())?.state;
-  }
-
-  update<T>(mailbox: string, change: (current: PacingState | undefined) => PacingChange<T>): Promise<T> {
+  private readonly recent: RecentVersions<PacingState, string>;
+  // Reserves and releases of one mailbox that meet in this process share a write (../groupCommit.ts).
+  private readonly groups = new GroupCommit<PacingState>((mailbox, change) => {
     const record = this.record(mailbox);
     return optimisticUpdate(
       mailbox,
@@ -35,7 +33,26 @@ export class AzureTablePacingStore implements PacingStore {
       change,
       this.counters,
       this.options,
+      this.recent,
     );
+  });
+
+  constructor(
+    private readonly table: TableClient,
+    private readonly options: RetryOptions = defaultRetryOptions,
+    /** Mailboxes remembered with their ETags (0: every update reads first). */
+    remembered: number = recentMailboxes,
+  ) {
+    this.recent = new RecentVersions(remembered);
+  }
+
+  async get(mailbox: string): Promise<PacingState | undefined> {
+    this.counters.reads++;
+    return (await this.record(mailbox).read())?.state;
+  }
+
+  update<T>(mailbox: string, change: (current: PacingState | undefined) => PacingChange<T>): Promise<T> {
+    return this.groups.update(mailbox.toLowerCase(), change);
   }
 
   /** One entity per mailbox across the table: a listing of mailboxes, not of messages (1,000 per request). */

@@ -18,6 +18,7 @@ import {
   type TimeScanPage,
   type TimeScanQuery,
 } from "../ports.js";
+import { RecentVersions } from "../recentVersions.js";
 import { idOfTimeKey, timeBound, timeKey, timeKeyPattern, timeKeyRange } from "../timeKey.js";
 import { ignoreNotFound } from "./restErrors.js";
 
@@ -51,19 +52,33 @@ const defaultScanBudget: ScanBudget = { requests: 5, pageSize: 1000 };
 const repairsPerCall = 2000;
 // Entity timestamps are the service's clock: look back this much further than the last run began.
 const clockMarginMs = 3600_000;
+/**
+ * Records whose last version (and ETag) this process remembers: the messages one instance has in hand (the
+ * queue trigger's batch and the next one), so that a dispatcher's moves to sending and then sent write without
+ * reading first. A record is a few KiB (its timeline is capped at 50 entries).
+ */
+export const recentRecords = 256;
 
 export class AzureTableStatusStore implements StatusStore {
+  // Kept as the stored JSON, so that no caller's change to a record it was handed can alter the remembered one.
+  private readonly recent: RecentVersions<string, string>;
+
   constructor(
     private readonly table: TableClient,
     private readonly budget: ScanBudget = defaultScanBudget,
-  ) {}
+    /** Records remembered with their ETags (0: every update reads the record first). */
+    remembered: number = recentRecords,
+  ) {
+    this.recent = new RecentVersions(remembered);
+  }
 
   async create(record: StatusRecord): Promise<void> {
     try {
-      await this.table.submitTransaction([
+      const response = await this.table.submitTransaction([
         ["create", toEntity(record)],
         ["create", toIndexEntity(record)],
       ]);
+      this.recent.set(recordKey(record), JSON.stringify(record), response.subResponses[0]?.etag);
     } catch (error) {
       if (error instanceof RestError && error.statusCode === 409) throw new StatusConflictError(record.id);
       throw error;
@@ -79,18 +94,33 @@ export class AzureTableStatusStore implements StatusStore {
     id: string,
     change: (current: StatusRecord) => StatusRecord | undefined,
   ): Promise<StatusRecord | undefined> {
-    // Optimistic concurrency: a stale ETag answers 412; re-read and re-apply, with jitter, a bounded number of times.
+    // Optimistic concurrency: a stale ETag answers 412; re-read and re-apply, with jitter, a bounded number of
+    // times. The first try may use the version this process last read or wrote, without reading: only a write
+    // is taken from it (under its ETag); "nothing to change" is only answered from a version just read.
+    const key = recordKey({ clientId, id });
+    let remembered = this.recent.get(key);
     for (let attempt = 1; ; attempt++) {
-      const current = await this.read(clientId, id);
+      const current = remembered
+        ? { record: parseRecord(remembered.state), etag: remembered.version }
+        : await this.read(clientId, id);
       if (!current) return undefined;
       const next = change(current.record);
-      if (!next) return current.record;
+      if (!next) {
+        if (!remembered) return current.record;
+        remembered = undefined;
+        continue;
+      }
       try {
-        await this.writeBoth(current.record, next, current.etag);
+        this.recent.set(key, JSON.stringify(next), await this.writeBoth(current.record, next, current.etag));
         return next;
       } catch (error) {
-        if (!(error instanceof RestError && error.statusCode === 412) || attempt >= 10) throw error;
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt));
+        this.recent.delete(key, current.etag);
+        // 404: deleted meanwhile (retention); the read that follows says so.
+        const lost = error instanceof RestError && (error.statusCode === 412 || error.statusCode === 404);
+        if (!lost || attempt >= 10) throw error;
+        // A remembered version that had gone stale is no race with a live writer: read again at once.
+        if (!remembered) await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt));
+        remembered = undefined;
       }
     }
   }
@@ -116,6 +146,7 @@ export class AzureTableStatusStore implements StatusStore {
 
   async delete(clientId: string, id: string): Promise<void> {
     const current = await this.read(clientId, id);
+    this.recent.delete(recordKey({ clientId, id }));
     if (!current) return;
     try {
       await this.table.submitTransaction([
@@ -204,9 +235,11 @@ export class AzureTableStatusStore implements StatusStore {
       // writes the index itself.
       const current = await this.read(clientId, id);
       if (current)
-        await this.writeBoth(current.record, current.record, current.etag).catch((error: unknown) => {
-          if (!(error instanceof RestError && error.statusCode === 412)) throw error;
-        });
+        await this.writeBoth(current.record, current.record, current.etag)
+          .then((etag) => this.recent.set(recordKey(current.record), JSON.stringify(current.record), etag))
+          .catch((error: unknown) => {
+            if (!(error instanceof RestError && error.statusCode === 412)) throw error;
+          });
       repaired++;
     }
     const checkedBefore = new Date(startedMs - clockMarginMs).toISOString();
@@ -221,29 +254,46 @@ export class AzureTableStatusStore implements StatusStore {
     return { checked, repaired, done: true };
   }
 
-  /** The record and its index entry in one transaction; the record only if it still has `etag`. */
-  private async writeBoth(current: StatusRecord, next: StatusRecord, etag: string): Promise<void> {
+  /**
+   * The record and its index entry in one transaction; the record only if it still has `etag`. Resolves to the
+   * record's new ETag (the first sub-response: answers come in the order of the operations).
+   */
+  private async writeBoth(
+    current: StatusRecord,
+    next: StatusRecord,
+    etag: string,
+  ): Promise<string | undefined> {
     // The index key follows `createdAt`, which no change alters; keep the current one regardless.
     const actions: TransactionAction[] = [
       ["update", toEntity(next), "Replace", { etag }],
       ["upsert", toIndexEntity({ ...next, createdAt: current.createdAt }), "Replace"],
     ];
-    await this.table.submitTransaction(actions);
+    const response = await this.table.submitTransaction(actions);
+    return response.subResponses[0]?.etag;
   }
 
   private async read(
     clientId: string,
     id: string,
   ): Promise<{ record: StatusRecord; etag: string } | undefined> {
+    const key = recordKey({ clientId, id });
     try {
       const entity = await this.table.getEntity<StatusEntity>(clientId, id);
-      return { record: storedStatusRecordSchema.parse(JSON.parse(entity.record)), etag: entity.etag };
+      const record = parseRecord(entity.record);
+      this.recent.set(key, entity.record, entity.etag);
+      return { record, etag: entity.etag };
     } catch (error) {
-      if (error instanceof RestError && error.statusCode === 404) return undefined;
+      if (error instanceof RestError && error.statusCode === 404) {
+        this.recent.delete(key);
+        return undefined;
+      }
       throw error;
     }
   }
 }
+
+const parseRecord = (json: string): StatusRecord => storedStatusRecordSchema.parse(JSON.parse(json));
+const recordKey = (record: Pick<StatusRecord, "clientId" | "id">) => `${record.clientId}/${record.id}`;
 
 function toEntity(record: StatusRecord): StatusEntity {
   return {

@@ -2,6 +2,7 @@ import type { TableClient } from "@azure/data-tables";
 import { type TenantPacingState, tenantPacingStateSchema } from "../../pacing/tenant.js";
 import { defaultRetryOptions, optimisticUpdate, type RetryOptions } from "../optimistic.js";
 import type { PacingStoreCounters, StateChange, TenantPacingStore } from "../ports.js";
+import { RecentVersions } from "../recentVersions.js";
 import { TableJsonRecord } from "./tableJsonRecord.js";
 
 /**
@@ -12,6 +13,8 @@ import { TableJsonRecord } from "./tableJsonRecord.js";
 export class AzureTableTenantPacingStore implements TenantPacingStore {
   readonly counters: PacingStoreCounters = { reads: 0, writes: 0, conflicts: 0 };
   private readonly record: TableJsonRecord<TenantPacingState>;
+  // The one state and its ETag as this process last read or wrote it (../optimistic.ts).
+  private readonly recent = new RecentVersions<TenantPacingState, string>(1);
 
   constructor(
     table: TableClient,
@@ -37,6 +40,7 @@ export class AzureTableTenantPacingStore implements TenantPacingStore {
       change,
       this.counters,
       this.options,
+      this.recent,
     );
   }
 }

@@ -34,9 +34,9 @@ export class MemoryPacingStore implements PacingStore {
         write: async (state, version) => {
           if (this.interleave) await new Promise((resolve) => setImmediate(resolve));
           const record = this.records.get(key);
-          if (record?.version !== version) return false;
+          if (record?.version !== version) return { stored: false };
           this.records.set(key, { state: structuredClone(state), version: (version ?? 0) + 1 });
-          return true;
+          return { stored: true, version: (version ?? 0) + 1 };
         },
       },
       change,

@@ -28,9 +28,9 @@ export class MemoryTenantPacingStore implements TenantPacingStore {
           this.record && { state: structuredClone(this.record.state), version: this.record.version },
         write: async (state, version) => {
           if (this.interleave) await new Promise((resolve) => setImmediate(resolve));
-          if (this.record?.version !== version) return false;
+          if (this.record?.version !== version) return { stored: false };
           this.record = { state: structuredClone(state), version: (version ?? 0) + 1 };
-          return true;
+          return { stored: true, version: (version ?? 0) + 1 };
         },
       },
       change,
