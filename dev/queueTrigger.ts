@@ -26,7 +26,7 @@ export interface TriggerOptions {
   /**
    * The longest wait between polls once the queue holds nothing at all (not even invisible messages) beyond
    * what this process expects: then only a new message can appear, and this process's own wake the trigger
-   * at once. Default `quietCeilingMs`; never below `maxPollingInterval`.
+   * at once. Default `quietCeilingMs`; never below `maxPollingInterval`; without `arrivals`, not beyond it.
    */
   quietCeilingMs?: number;
 }
@@ -60,7 +60,10 @@ export class LocalQueueTrigger {
     private readonly log: Logger,
     private readonly options: TriggerOptions = {},
   ) {
-    this.quietMs = Math.max(options.quietCeilingMs ?? quietCeilingMs, settings.maxPollingInterval);
+    // Only a trigger that hears of its own process's messages may wait longer than the runtime would.
+    this.quietMs = options.arrivals
+      ? Math.max(options.quietCeilingMs ?? quietCeilingMs, settings.maxPollingInterval)
+      : settings.maxPollingInterval;
   }
 
   start(): void {

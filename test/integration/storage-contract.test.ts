@@ -357,3 +357,45 @@ describe("the Azure status store after an upgrade", () => {
     ]);
   });
 });
+
+describe("the Azure stores beside other instances", () => {
+  /** Two instances' status stores over one table, each remembering what it last read or wrote. */
+  async function twoInstances() {
+    const names = uniqueStorageNames();
+    const connection = { kind: "connectionString" as const, connectionString: storageConnection() };
+    const first = azureStorage(connection, names);
+    await first.ensure();
+    return [first.statuses, azureStorage(connection, names).statuses] as const;
+  }
+
+  it("applies an update to the record as another instance left it, not as this one last wrote it", async () => {
+    const [mine, other] = await twoInstances();
+    await mine.create(record("shared-1"));
+    await other.update("c1", "shared-1", (r) => ({ ...r, attempts: r.attempts + 1, reason: "other" }));
+    const stored = await mine.update("c1", "shared-1", (r) => ({ ...r, attempts: r.attempts + 1 }));
+    expect(stored).toMatchObject({ attempts: 2, reason: "other" });
+    expect(await other.get("c1", "shared-1")).toMatchObject({ attempts: 2, reason: "other" });
+  });
+
+  it("answers 'nothing to change' only from the stored record, never from a remembered one", async () => {
+    const [mine, other] = await twoInstances();
+    await mine.create(record("shared-2"));
+    await other.update("c1", "shared-2", (r) => transition(r, "cancelled", new Date()));
+    // On the version `mine` remembers (queued) this changes nothing; on the stored one (cancelled) it does.
+    const stored = await mine.update("c1", "shared-2", (r) =>
+      r.status === "cancelled" ? { ...r, reason: "saw the cancel" } : undefined,
+    );
+    expect(stored).toMatchObject({ status: "cancelled", reason: "saw the cancel" });
+  });
+
+  it("keeps no change a caller makes to a record it was handed", async () => {
+    const [mine] = await twoInstances();
+    await mine.create(record("shared-3"));
+    const read = await mine.get("c1", "shared-3");
+    if (read) read.attempts = 99;
+    expect(await mine.update("c1", "shared-3", (r) => ({ ...r, reason: "next" }))).toMatchObject({
+      attempts: 0,
+      reason: "next",
+    });
+  });
+});

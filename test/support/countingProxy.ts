@@ -166,7 +166,9 @@ function classify(
     const first = segments[0] ?? "";
     if (first === "$batch") {
       const text = body.toString("utf8");
-      const tables = [...new Set([...text.matchAll(/\/([A-Za-z0-9]+)\(PartitionKey=/g)].map((m) => m[1]))];
+      // Each operation in the batch is a request line: `POST http://host/devstoreaccount1/<table> HTTP/1.1`.
+      const line = new RegExp(`(?:POST|PUT|MERGE|PATCH|DELETE|GET) \\S*?/${account}/([A-Za-z0-9]+)`, "g");
+      const tables = [...new Set([...text.matchAll(line)].map((m) => m[1]))];
       return { ...base, operation: "batch", resource: tables.join(","), messageIds: idsIn(text) };
     }
     const table = first.replace(/\(.*$/, "");
