@@ -29,6 +29,8 @@ export const unpausedBeliefMs = 2000;
 export class TenantPacer {
   /** When this instance last found the tenant unpaused (epoch ms, its own clock). */
   private unpausedAt?: number;
+  /** The read under way, if any: callers meanwhile wait for it, and go if it found the tenant unpaused. */
+  private reading?: Promise<ExternalDecision>;
 
   constructor(
     readonly store: TenantPacingStore,
@@ -57,6 +59,20 @@ export class TenantPacer {
       now - this.unpausedAt < unpausedBeliefMs
     )
       return { kind: "go" };
+    // Messages that set out together share one read of an unpaused tenant; a paused one decides each alone
+    // (one of them may probe).
+    const under = this.reading;
+    if (under && (await under.catch(() => undefined))?.kind === "go") return { kind: "go" };
+    const reading = this.decide(now);
+    this.reading = reading;
+    try {
+      return await reading;
+    } finally {
+      if (this.reading === reading) this.reading = undefined;
+    }
+  }
+
+  private async decide(now: number): Promise<ExternalDecision> {
     const leaseId = randomBytes(6).toString("base64url");
     const jitter = this.random();
     const decision = await this.store.update((current) => {

@@ -7,9 +7,9 @@ import type { DispatchDeps } from "../app/services.js";
 import { TenantPacer } from "../app/tenantPacer.js";
 import type { Config } from "../config.js";
 import { jsonLogger, type Logger } from "../log.js";
-import { azureStorage, type StorageNames } from "../storage/azure/account.js";
+import { azureStorage, type StorageNames, type StorageSavings } from "../storage/azure/account.js";
 import { isStorageOutage } from "../storage/azure/restErrors.js";
-import { AzureTablePacingStore } from "../storage/azure/tablePacingStore.js";
+import { AzureTablePacingStore, recentMailboxes } from "../storage/azure/tablePacingStore.js";
 import { CoalescingCounters } from "../storage/coalescingCounters.js";
 import { CountingStatusStore } from "../storage/countingStatusStore.js";
 import { type Clock, systemClock } from "../storage/ports.js";
@@ -21,11 +21,13 @@ export interface ComposeOptions {
   clock?: Clock;
   /** Where process-wide problems go (a count the overview lost); one JSON line each on stderr by default. */
   log?: Logger;
+  /** Storage request savings (on by default; the storage benchmark turns them off for its baseline). */
+  savings?: StorageSavings;
 }
 
 /** The composition root: real adapters built from validated configuration. */
 export async function composeServices(config: Config, options: ComposeOptions = {}) {
-  const storage = azureStorage(config.storage, options.storageNames);
+  const storage = azureStorage(config.storage, options.storageNames, options.savings);
   await storage.ensure();
   const transports = buildTransports(config, { logins: storage.logins });
   const clients = new ClientRegistry(config.clients);
@@ -44,7 +46,17 @@ export async function composeServices(config: Config, options: ComposeOptions = 
     queue: storage.queue,
     idempotency: storage.idempotency,
     transports,
-    pacer: new MailboxPacer(new AzureTablePacingStore(storage.pacingTable), config.pacing, clock),
+    pacer: new MailboxPacer(
+      new AzureTablePacingStore(
+        storage.pacingTable,
+        undefined,
+        storage.savings.remember
+          ? { remembered: recentMailboxes, grouped: true }
+          : { remembered: 0, grouped: false },
+      ),
+      config.pacing,
+      clock,
+    ),
     tenant: new TenantPacer(storage.tenantPacing, tenantPolicy(config), clock),
     clock,
     newId: randomUUID,

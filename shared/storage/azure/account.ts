@@ -9,7 +9,7 @@ import { AzureOutboundQueue } from "./storageQueue.js";
 import { AzureTableActivityCounters } from "./tableActivityCounters.js";
 import { AzureTableIdempotencyStore } from "./tableIdempotencyStore.js";
 import { AzureTableLoginHistoryStore } from "./tableLoginHistoryStore.js";
-import { AzureTableStatusStore } from "./tableStatusStore.js";
+import { AzureTableStatusStore, recentRecords } from "./tableStatusStore.js";
 import { AzureTableTenantPacingStore } from "./tableTenantPacingStore.js";
 
 /** The storage names; fixed in production, unique per test. */
@@ -76,7 +76,16 @@ function storageClients(settings: StorageSettings) {
   };
 }
 
-export function azureStorage(settings: StorageSettings, names: StorageNames = defaultStorageNames) {
+/** How the adapters save requests; `remember: false` reads before every write, as the previous release did. */
+export interface StorageSavings {
+  remember: boolean;
+}
+
+export function azureStorage(
+  settings: StorageSettings,
+  names: StorageNames = defaultStorageNames,
+  savings: StorageSavings = { remember: true },
+) {
   const { blobService, queueService, tableClient } = storageClients(settings);
   const table = tableClient(names.table);
   const pacingTable = tableClient(names.pacing);
@@ -96,14 +105,15 @@ export function azureStorage(settings: StorageSettings, names: StorageNames = de
     /** Any queue of this account, by name (the local host's poison-of-poison queue, tests' probes). */
     queueClientFor: (name: string) => queueService.getQueueClient(name),
     messages: new AzureBlobMessageStore(container),
-    statuses: new AzureTableStatusStore(table),
+    statuses: new AzureTableStatusStore(table, undefined, savings.remember ? recentRecords : 0),
     queue: new AzureOutboundQueue(queue, arrivals),
     webhookQueue: new AzureOutboundQueue(webhookQueue, arrivals),
     arrivals,
     idempotency: new AzureTableIdempotencyStore(idempotencyTable),
-    activity: new AzureTableActivityCounters(activityTable),
+    activity: new AzureTableActivityCounters(activityTable, Math.random, savings.remember ? 64 : 0),
     /** The pacing table; shared/pacing wraps it in its store. */
     pacingTable,
+    savings,
     /** The tenant-wide pacing state (external recipient limit), in the pacing table. */
     tenantPacing: new AzureTableTenantPacingStore(pacingTable),
     /** Password logins that worked, beside each mailbox's pacing record. */

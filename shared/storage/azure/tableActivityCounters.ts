@@ -35,12 +35,16 @@ function dayAndHour(ms: number): { day: string; hour: string } {
  */
 export class AzureTableActivityCounters implements ActivityCounters {
   private readonly shardOf = new Map<string, number>();
-  private readonly recent = new RecentVersions<z.infer<typeof countsSchema>, string>(64);
+  private readonly recent: RecentVersions<z.infer<typeof countsSchema>, string>;
 
   constructor(
     private readonly table: TableClient,
     private readonly random: () => number = Math.random,
-  ) {}
+    /** Shards remembered with their ETags (0: every increment reads its shard first, on a random shard). */
+    remembered = 64,
+  ) {
+    this.recent = new RecentVersions(remembered);
+  }
 
   async add(clientId: string, at: Date, counts: Partial<Record<CountedStatus, number>>): Promise<void> {
     const { day, hour } = dayAndHour(at.getTime());
@@ -72,7 +76,7 @@ export class AzureTableActivityCounters implements ActivityCounters {
               { etag: entity.etag },
             )
           : await this.table.createEntity({ partitionKey: day, rowKey, counts: JSON.stringify(next) });
-        this.shardOf.set(clientId, shard);
+        if (this.recent.capacity > 0) this.shardOf.set(clientId, shard);
         this.recent.set(key, next, written.etag);
         return;
       } catch (error) {

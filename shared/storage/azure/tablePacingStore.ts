@@ -25,25 +25,18 @@ export class AzureTablePacingStore implements PacingStore {
   readonly counters: PacingStoreCounters = { reads: 0, writes: 0, conflicts: 0 };
   private readonly recent: RecentVersions<PacingState, string>;
   // Reserves and releases of one mailbox that meet in this process share a write (../groupCommit.ts).
-  private readonly groups = new GroupCommit<PacingState>((mailbox, change) => {
-    const record = this.record(mailbox);
-    return optimisticUpdate(
-      mailbox,
-      { read: () => record.read(), write: (state, etag) => record.write(state, etag) },
-      change,
-      this.counters,
-      this.options,
-      this.recent,
-    );
-  });
+  private readonly groups = new GroupCommit<PacingState>((mailbox, change) => this.store(mailbox, change));
 
   constructor(
     private readonly table: TableClient,
     private readonly options: RetryOptions = defaultRetryOptions,
-    /** Mailboxes remembered with their ETags (0: every update reads first). */
-    remembered: number = recentMailboxes,
+    /**
+     * Mailboxes remembered with their ETags, and whether one process's concurrent changes of a mailbox share a
+     * write. `{ remembered: 0, grouped: false }` is the previous release's way: read before every write.
+     */
+    private readonly savings = { remembered: recentMailboxes, grouped: true },
   ) {
-    this.recent = new RecentVersions(remembered);
+    this.recent = new RecentVersions(savings.remembered);
   }
 
   async get(mailbox: string): Promise<PacingState | undefined> {
@@ -52,7 +45,8 @@ export class AzureTablePacingStore implements PacingStore {
   }
 
   update<T>(mailbox: string, change: (current: PacingState | undefined) => PacingChange<T>): Promise<T> {
-    return this.groups.update(mailbox.toLowerCase(), change);
+    const key = mailbox.toLowerCase();
+    return this.savings.grouped ? this.groups.update(key, change) : this.store(key, change);
   }
 
   /** One entity per mailbox across the table: a listing of mailboxes, not of messages (1,000 per request). */
@@ -64,6 +58,22 @@ export class AzureTablePacingStore implements PacingStore {
       if (found.length >= limit) break;
     }
     return found;
+  }
+
+  /** One optimistic read-change-write of the mailbox's record (../optimistic.ts). */
+  private store<T>(
+    mailbox: string,
+    change: (current: PacingState | undefined) => PacingChange<T>,
+  ): Promise<T> {
+    const record = this.record(mailbox);
+    return optimisticUpdate(
+      mailbox,
+      { read: () => record.read(), write: (state, etag) => record.write(state, etag) },
+      change,
+      this.counters,
+      this.options,
+      this.recent,
+    );
   }
 
   private record(mailbox: string): TableJsonRecord<PacingState> {
