@@ -10,7 +10,8 @@ export interface ClaimTerms {
 }
 
 /**
- * Moves the message to `deferred` until `until` (with `reason`; undefined keeps the one it has) and requeues it.
+ * Moves the message to `deferred` until `until` (with `reason`; undefined keeps the one it has) and requeues it,
+ * visible again at `wakeAt` (a pacing booking wakes a little early; the pacer holds it until its slot).
  * Not over a final status, nor over another dispatcher's live claim (that one took the message meanwhile).
  */
 export async function defer(
@@ -19,6 +20,7 @@ export async function defer(
   claim: ClaimTerms,
   until: number,
   reason: string | undefined,
+  wakeAt: number = until,
 ): Promise<void> {
   const at = deps.clock.now();
   if (reason !== undefined) {
@@ -29,7 +31,7 @@ export async function defer(
         : transition(r, "deferred", at, { nextAttemptAt, reason, ...takenOver(r) }),
     );
   }
-  await requeue(envelope, deps, until - at.getTime());
+  await requeue(envelope, deps, wakeAt - at.getTime());
 }
 
 /** Puts the message back on the queue, invisible for `delayMs`. */

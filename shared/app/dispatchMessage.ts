@@ -4,7 +4,8 @@ import { decodeEnvelope, parseQueuedMessage, type QueueEnvelope, withBooking } f
 import type { QueuedMessage } from "../domain/message.js";
 import { type OutboundMessage, toOutbound } from "../domain/outbound.js";
 import { isFinal, type StatusRecord } from "../domain/statusRecord.js";
-import type { ThrottleFeedback } from "../pacing/window.js";
+import type { PacingPolicy } from "../pacing/limits.js";
+import type { PacingDecision, ThrottleFeedback } from "../pacing/window.js";
 import { describeWait } from "../pacing/wording.js";
 import { type MessageStore, PacingContentionError } from "../storage/ports.js";
 import type { SendOutcome } from "../transport/outcome.js";
@@ -12,7 +13,6 @@ import type { Transport } from "../transport/transport.js";
 import { type ClaimTerms, defer, requeue } from "./defer.js";
 import { markFailed } from "./failMessage.js";
 import { flushReport } from "./finalReport.js";
-import type { MailboxPacer } from "./mailboxPacer.js";
 import { recordOutcome } from "./recordOutcome.js";
 import { ClaimLostError, claimed, heldUntil, saveCheckpoint } from "./sendClaim.js";
 import type { DispatchDeps } from "./services.js";
@@ -22,6 +22,13 @@ const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(reso
 
 // A mailbox record contended beyond the store's retries: come back after a short random pause, no attempt spent.
 const contentionRetryMs = { min: 500, spread: 2000 };
+// A booked wait no longer than the pacer's hold (a wave's next connection, a slot about to open) is waited out
+// in process and asked again, up to this many times and twice the hold in all; longer ones go back to the queue.
+const maxHoldRounds = 10;
+// A message back in the queue wakes this much before its slot and the pacer holds it the rest: queue visibility
+// is whole seconds (https://learn.microsoft.com/rest/api/storageservices/put-message) and an idle queue trigger
+// polls every host.json maxPollingInterval (2 s), so waking on the slot would start each wave seconds late.
+const maxWakeLeadMs = 2000;
 
 /** Which queue message is being handled: its id names the dispatcher's claim (a redelivery is the same owner). */
 export interface Delivery {
@@ -99,20 +106,15 @@ async function reserveSlot(
   deps: DispatchDeps,
   uploadBytes: number,
 ): Promise<string | undefined> {
+  const policy = deps.pacer.policy(envelope.mailbox, record.transport);
+  const sleep = deps.sleep ?? realSleep;
   // A deferred message holds a booking for its planned slot (shared/pacing/window.ts).
   const bookedAt =
     !envelope.unbooked && record.status === "deferred" && record.nextAttemptAt
       ? Date.parse(record.nextAttemptAt)
       : undefined;
-  let decision: Awaited<ReturnType<MailboxPacer["reserve"]>>;
-  try {
-    decision = await deps.pacer.reserve(envelope.mailbox, record.transport, {
-      recipients: envelope.recipients,
-      uploadBytes,
-      bookedAt,
-    });
-  } catch (error) {
-    if (!(error instanceof PacingContentionError)) throw error;
+  const decision = await askWithHolds(envelope, record, deps, { uploadBytes, bookedAt, policy, sleep });
+  if (decision === undefined) {
     deps.log.warn("pacing state contended; trying again shortly", { messageId: envelope.id });
     await requeue(envelope, deps, contentionRetryMs.min + Math.random() * contentionRetryMs.spread);
     return undefined;
@@ -120,7 +122,7 @@ async function reserveSlot(
   switch (decision.kind) {
     case "reserved": {
       const holdMs = decision.startAt - deps.clock.now().getTime();
-      if (holdMs > 0) await (deps.sleep ?? realSleep)(holdMs);
+      if (holdMs > 0) await sleep(holdMs);
       return decision.leaseId;
     }
     case "impossible":
@@ -130,17 +132,14 @@ async function reserveSlot(
       }));
       return undefined;
     case "wait": {
-      // Woken before its booked slot (a visibility timeout is capped at 7 days): the booking stands as it is.
+      // Woken before its booked slot (a visibility timeout is capped at 7 days): the booking stands as it is,
+      // and so does the status that names it (unless the booking was made while the message waited here).
       const reason =
-        decision.reason === "early"
+        decision.reason === "early" && record.status === "deferred"
           ? undefined
-          : describeWait(
-              decision,
-              deps.pacer.policy(envelope.mailbox, record.transport),
-              envelope.recipients,
-              uploadBytes,
-            );
-      await defer(withBooking(envelope, true), deps, claim, decision.until, reason);
+          : describeWait(decision, policy, envelope.recipients, uploadBytes);
+      const wakeAt = decision.until - Math.min(maxWakeLeadMs, policy.maxHoldMs / 2);
+      await defer(withBooking(envelope, true), deps, claim, decision.until, reason, wakeAt);
       deps.log.info("message deferred by pacing", {
         messageId: envelope.id,
         reason: decision.reason,
@@ -148,6 +147,48 @@ async function reserveSlot(
       });
       return undefined;
     }
+  }
+}
+
+/**
+ * Asks pacing for a slot and waits out, in process, the waits no longer than the pacer's hold (the next
+ * connection of a wave, a slot about to open), asking again with the slot it keeps. Resolves to the last
+ * answer, or to undefined when the record was contended before the message held any booking.
+ */
+async function askWithHolds(
+  envelope: QueueEnvelope,
+  record: StatusRecord,
+  deps: DispatchDeps,
+  ask: { uploadBytes: number; bookedAt?: number; policy: PacingPolicy; sleep(ms: number): Promise<void> },
+): Promise<PacingDecision | undefined> {
+  let bookedAt = ask.bookedAt;
+  // The last wait waited out here: the message holds that booking, though its status does not say so yet.
+  let held: Extract<PacingDecision, { kind: "wait" }> | undefined;
+  const holdEndsAt = deps.clock.now().getTime() + 2 * ask.policy.maxHoldMs;
+  for (let round = 0; ; round++) {
+    let decision: PacingDecision;
+    try {
+      decision = await deps.pacer.reserve(envelope.mailbox, record.transport, {
+        recipients: envelope.recipients,
+        uploadBytes: ask.uploadBytes,
+        bookedAt,
+      });
+    } catch (error) {
+      if (!(error instanceof PacingContentionError)) throw error;
+      // Contended after a wait here: defer to the booking it holds.
+      return held;
+    }
+    const now = deps.clock.now().getTime();
+    if (
+      decision.kind !== "wait" ||
+      decision.until - now > ask.policy.maxHoldMs ||
+      decision.until > holdEndsAt ||
+      round >= maxHoldRounds
+    )
+      return decision;
+    held = decision;
+    bookedAt = decision.slotAt ?? decision.until;
+    await ask.sleep(Math.max(0, decision.until - now));
   }
 }
 

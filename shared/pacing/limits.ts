@@ -42,6 +42,12 @@ export interface PacingPolicy {
   leaseMs: number;
   /** A slot that opens within this long is reserved now and the dispatcher waits for it in process. */
   maxHoldMs: number;
+  /**
+   * How waiting messages are lined up (`PACING_SMOOTH`): false, each at the earliest start the rolling window
+   * and the connection limit allow (an idle mailbox sends its window's worth at once, a backlog drains in
+   * waves); true, one start per spacing (window / limit), as a steady trickle.
+   */
+  smooth: boolean;
 }
 
 /** Pacing settings from configuration (`MAILBOX_*` and `PACING_*` app settings). */
@@ -68,6 +74,8 @@ export interface PacingSettings {
   clockSkewMs: number;
   /** How long a reservation whose dispatcher never reported back (a crash) stays in flight. */
   leaseMs: number;
+  /** Even spacing instead of the whole rolling window (`PACING_SMOOTH=true`). */
+  smooth: boolean;
 }
 
 export const defaultPacingSettings: PacingSettings = {
@@ -79,6 +87,7 @@ export const defaultPacingSettings: PacingSettings = {
   clockSkewMs: 1 * second,
   leaseMs: 300 * second,
   graphUploadBytesPerWindow: 150_000_000,
+  smooth: false,
 };
 
 /** Graph allows 4 concurrent requests per app and mailbox; the SMTP options share SMTP AUTH's 3 connections. */
@@ -115,5 +124,6 @@ export function pacingPolicy(
     clockSkewMs: settings.clockSkewMs,
     leaseMs: settings.leaseMs,
     maxHoldMs: Math.min(maxHoldMs, settings.messageWindowMs),
+    smooth: settings.smooth,
   };
 }

@@ -31,13 +31,24 @@ export type SendEntry = z.infer<typeof sendSchema>;
  * the previous release reads a record this one writes (zod drops what it does not know, so a write of
  * theirs forgets recent upload bytes, which only lets Graph throttle as it did before), and this release
  * reads theirs. A change the previous release could not parse would need version 2 and a reader for both.
+ *
+ * The wave line (`slots`, and `cursorAt` as the wave line's next free slot) is also within version 1: it
+ * plans, the gate decides. What makes a send safe, the `sends` intervals and the windows checked against
+ * them, means what it meant, so instances of either release may share a record during a deploy and the
+ * rolling windows still hold. The previous release reads `cursorAt` as its next free slot (true here too, so
+ * its newcomers go no earlier than ours) and ignores `slots`; when it writes, `slots` is dropped and this
+ * release plans the remaining bookings as evenly spaced before the cursor, as that release booked them.
+ * A wrong plan costs a message a second look at its slot, never a message over the limit.
  */
 export const pacingStateSchema = z.object({
   v: z.literal(1),
   sends: z.array(sendSchema),
   /** `[end, recipients]` of reservations that left the message window, kept for the 24 h recipient window. */
   day: z.array(z.tuple([ms, z.number().int().positive()])),
-  /** The next free planned slot: messages waiting for this mailbox are booked at it, one spacing apart. */
+  /**
+   * The next free planned slot: a message that has to wait is booked no earlier (evenly spaced: one spacing
+   * after the last booking; waves: the earliest start the window and the connections leave).
+   */
   cursorAt: ms,
   /** Messages booked for a future slot and not yet reserved, and their recipients. */
   bookedMessages: z.number().int().nonnegative(),
@@ -48,6 +59,11 @@ export const pacingStateSchema = z.object({
   up: z.array(z.tuple([ms, z.number().int().positive()])).optional(),
   /** Upload bytes of the messages booked for a future slot. */
   bookedUploadBytes: z.number().int().nonnegative().optional(),
+  /**
+   * `[start, messages]` of the latest planned slots of the wave line (at most one window's worth of messages),
+   * ascending; absent when nothing is booked or the line is evenly spaced (`PACING_SMOOTH`).
+   */
+  slots: z.array(z.tuple([ms, z.number().int().positive()])).optional(),
 });
 export type PacingState = z.infer<typeof pacingStateSchema>;
 

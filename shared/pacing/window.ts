@@ -7,10 +7,22 @@
  * back), so "at most N ends in (start - window, start]" bounds the real arrivals in any window, across any
  * number of dispatchers, crashes included. Windows are lengthened by the clock-skew margin.
  *
- * Throughput and "no thundering herd" come from the line: a message that cannot go now is booked for its
- * own planned slot (`cursorAt`, advancing one spacing per booking) and wakes only then.
+ * Throughput and "no thundering herd" come from the line (./line.ts): a message that cannot go now is booked
+ * for its own planned slot and wakes only then; by default at the earliest start the window and the
+ * connections allow (waves), with `PACING_SMOOTH` one spacing apart.
  */
 import type { PacingPolicy } from "./limits.js";
+import {
+  afterNewcomer,
+  lineSlot,
+  maxLatencyMs,
+  messageWindowMs,
+  recentLatencyMs,
+  shiftSlots,
+  spacingMs,
+  turnDelayMs,
+  withSlot,
+} from "./line.js";
 import {
   emptyPacingState,
   maxDayEntries,
@@ -44,8 +56,12 @@ export type WaitReason =
 export type PacingDecision =
   /** Send at `startAt` (now, or within `maxHoldMs`: the dispatcher waits for it in process). */
   | { kind: "reserved"; startAt: number; leaseId: string }
-  /** Booked for `until`: come back then (re-enqueue with that visibility delay). */
-  | { kind: "wait"; until: number; reason: WaitReason; pauseReason?: string }
+  /**
+   * Booked: come back at `until` (re-enqueue with that visibility delay). `slotAt`, when present, is the slot the
+   * message keeps (its place in the line) while it looks again at `until` for a connection: pass it back as
+   * `bookedAt` from a wait in process.
+   */
+  | { kind: "wait"; until: number; reason: WaitReason; pauseReason?: string; slotAt?: number }
   /** The message can never fit the mailbox's limits (more recipients than the 24 h limit). */
   | { kind: "impossible"; detail: string };
 
@@ -86,12 +102,10 @@ export interface QuotaView {
 const clockResolutionMs = 1;
 // Bookings not taken up this long after the last planned slot are forgotten (cancelled or lost messages).
 const bookingGraceMs = 10 * 60_000;
-// Send latency above this is an outlier (a send that outlived its lease); it must not stretch the spacing.
-const maxLatencyMs = 10_000;
 // Exchange Online's quota answer gives no time; probe no more often than this while the window ages.
 const minQuotaPauseMs = 60_000;
 
-const messageWindow = (p: PacingPolicy) => p.limits.messageWindowMs + p.clockSkewMs;
+const messageWindow = messageWindowMs;
 const recipientWindow = (p: PacingPolicy) => p.limits.recipientWindowMs + p.clockSkewMs;
 const uploadWindow = (p: PacingPolicy) => p.limits.uploadWindowMs + p.clockSkewMs;
 
@@ -121,17 +135,29 @@ export function decide(
     // Woken before its slot (a visibility timeout is capped at 7 days): keep the booking, wait again.
     return unchanged({ kind: "wait", until: request.bookedAt, reason: "early" });
   }
+  if (!policy.smooth && request.bookedAt !== undefined && request.bookedAt > now) {
+    // Waves: woken a little before its slot, it waits for it without a reservation. A reservation holds a
+    // connection from the moment it is made, and a wave's slots are one send apart per connection: holding one
+    // early would keep a connection idle that the messages booked just before need.
+    return unchanged({ kind: "wait", until: request.bookedAt, reason: "early" });
+  }
   const spacing = spacingMs(state, policy);
   const book = (from: number, reason: WaitReason) => {
-    // The slot must also leave room for the messages booked ahead, as if they were already sent.
-    const at = lineSlot(state, Math.max(from, state.cursorAt), spacing, policy);
+    // The slot must also leave room for the messages booked ahead, as if they were already sent; a booked
+    // message taking a new slot is not ahead of itself (the line's oldest booking, which is its own).
+    const ahead = booked ? { ...state, bookedMessages: Math.max(0, state.bookedMessages - 1) } : state;
+    const at = lineSlot(ahead, from, now, policy);
     const next: PacingState = withBookedUploads(
-      {
-        ...state,
-        cursorAt: Math.max(state.cursorAt, at + spacing),
-        bookedMessages: state.bookedMessages + (booked ? 0 : 1),
-        bookedRecipients: state.bookedRecipients + (booked ? 0 : request.recipients),
-      },
+      withSlot(
+        {
+          ...state,
+          bookedMessages: state.bookedMessages + (booked ? 0 : 1),
+          bookedRecipients: state.bookedRecipients + (booked ? 0 : request.recipients),
+        },
+        at,
+        now,
+        policy,
+      ),
       bookedUploads + (booked ? 0 : upload),
     );
     const pauseReason = reason === "paused" ? state.pause?.reason : undefined;
@@ -168,16 +194,35 @@ export function decide(
     },
     policy,
   );
-  const startAt = booked ? gate.at : lineSlot(state, Math.max(gate.at, state.cursorAt), spacing, policy);
+  const startAt =
+    request.bookedAt === undefined
+      ? lineSlot(state, gate.at, now, policy)
+      : // Woken a little before its slot: evenly spaced, it keeps to the slot; in a wave it goes as soon as the
+        // window lets it (the slot only spreads the wave over the connections).
+        policy.smooth
+        ? Math.max(gate.at, request.bookedAt)
+        : gate.at;
   if (startAt <= now + policy.maxHoldMs) {
     if (inFlight(state.sends, now) >= limits.concurrency) {
       // SMTP AUTH 3 / Graph 4 concurrent sends: those in flight report back within moments, unless their
       // dispatcher died (then wait for the lease to end).
       const retry = concurrencyRetry(state.sends, now, spacing, recentLatencyMs(state));
-      // A booked message keeps its place for a moment's wait; a longer one (a dead dispatcher's lease) takes
-      // a new slot in the line, so the waiting messages do not all wake together when the lease ends.
-      if (booked && retry.keepBooking) {
-        return unchanged({ kind: "wait", until: retry.at, reason: "concurrency" });
+      // A booked message keeps its place for a moment's wait, looking again no earlier than its own slot (the
+      // messages of a wave are booked one connection's send apart); a longer wait (a dead dispatcher's lease)
+      // takes a new slot in the line, so the waiting messages do not all wake together when the lease ends.
+      if (request.bookedAt !== undefined && retry.keepBooking) {
+        return unchanged({
+          kind: "wait",
+          until: Math.max(
+            retry.at + turnDelayMs(state, request.bookedAt, policy),
+            request.bookedAt,
+            // The longer it has waited past its slot, the less often it looks (half its wait so far): a message
+            // that keeps losing the race for a connection costs a few reads, not one per send of the others.
+            now + (now - request.bookedAt) / 2,
+          ),
+          reason: "concurrency",
+          slotAt: request.bookedAt,
+        });
       }
       return book(retry.at, "concurrency");
     }
@@ -188,13 +233,16 @@ export function decide(
       l: request.leaseId,
       ...(upload > 0 ? { u: upload } : {}),
     };
+    const { slots, ...rest } = state;
+    const bookedMessages = booked ? Math.max(0, state.bookedMessages - 1) : state.bookedMessages;
     const next: PacingState = withBookedUploads(
       {
-        ...state,
+        ...rest,
+        // The wave line's slots matter only while bookings are outstanding.
+        ...(slots && bookedMessages > 0 ? { slots } : {}),
         sends: [...state.sends, entry],
-        cursorAt:
-          !booked && state.cursorAt > now ? Math.max(state.cursorAt, startAt + spacing) : state.cursorAt,
-        bookedMessages: booked ? Math.max(0, state.bookedMessages - 1) : state.bookedMessages,
+        cursorAt: booked ? state.cursorAt : afterNewcomer(state, startAt, now, policy),
+        bookedMessages,
         bookedRecipients: booked
           ? Math.max(0, state.bookedRecipients - request.recipients)
           : state.bookedRecipients,
@@ -224,7 +272,10 @@ export function decide(
         ? "uploads"
         : plan.messagesAt >= from
           ? "messages"
-          : "backlog";
+          : // Waves plan for connections too: every one taken (a dead dispatcher's lease) is the reason.
+            !booked && inFlight(state.sends, now) >= limits.concurrency
+            ? "concurrency"
+            : "backlog";
   return book(from, reason);
 }
 
@@ -260,28 +311,25 @@ export function release(
     until = freedAt === undefined ? until : Math.max(freedAt, now + minQuotaPauseMs);
   }
   const prior = released.pause;
-  const spacing = spacingMs(released, policy);
+  const rebooked: PacingState = {
+    ...released,
+    bookedMessages: released.bookedMessages + 1,
+    bookedRecipients: released.bookedRecipients + request.recipients,
+  };
   if (prior && prior.until >= until) {
-    const plannedAt = Math.max(released.cursorAt, prior.until);
-    return {
-      state: {
-        ...released,
-        cursorAt: plannedAt + spacing,
-        bookedMessages: released.bookedMessages + 1,
-        bookedRecipients: released.bookedRecipients + request.recipients,
-      },
-      plannedAt,
-    };
+    const plannedAt = lineSlot(released, prior.until, now, policy);
+    return { state: withSlot(rebooked, plannedAt, now, policy), plannedAt };
   }
   const extensionMs = until - Math.max(now, prior?.until ?? now);
+  // Every booking moves back by the pause's extension (decide() moves each booked message by the pause's
+  // length when it wakes); the throttled message is booked first after the pause.
+  const paused: PacingState = {
+    ...shiftSlots(rebooked, extensionMs),
+    pause: { from: prior?.from ?? now, until, reason: throttle.reason.slice(0, 1024) },
+    cursorAt: Math.max(released.cursorAt, now) + extensionMs,
+  };
   return {
-    state: {
-      ...released,
-      pause: { from: prior?.from ?? now, until, reason: throttle.reason.slice(0, 1024) },
-      cursorAt: Math.max(released.cursorAt, now) + extensionMs,
-      bookedMessages: released.bookedMessages + 1,
-      bookedRecipients: released.bookedRecipients + request.recipients,
-    },
+    state: withSlot(paused, until, now, policy),
     plannedAt: until,
   };
 }
@@ -296,7 +344,7 @@ export function quotaView(current: PacingState | undefined, now: number, policy:
     { recipients: 1 + state.bookedRecipients, uploadBytes: state.bookedUploadBytes ?? 0 },
     policy,
   );
-  const nextSlotAt = Math.max(gate.at, state.cursorAt, state.pause?.until ?? 0, now);
+  const nextSlotAt = lineSlot(state, Math.max(gate.at, state.pause?.until ?? 0, now), now, policy);
   const budget = limits.uploadBytesPerWindow;
   return {
     limits: {
@@ -345,8 +393,10 @@ export function prune(state: PacingState, now: number, policy: PacingPolicy): Pa
   compact(day, maxDayEntries);
   up.sort((a, b) => a[0] - b[0]);
   compact(up, maxUploadEntries);
-  const { pause, up: _up, bookedUploadBytes, ...rest } = state;
+  const { pause, up: _up, bookedUploadBytes, slots, ...rest } = state;
   const expired = state.cursorAt + bookingGraceMs < now;
+  // The wave line's slots matter only while bookings are outstanding.
+  const keepSlots = !expired && state.bookedMessages > 0 && slots !== undefined && slots.length > 0;
   return withBookedUploads(
     {
       ...rest,
@@ -355,6 +405,7 @@ export function prune(state: PacingState, now: number, policy: PacingPolicy): Pa
       ...(up.length > 0 ? { up } : {}),
       ...(expired ? { bookedMessages: 0, bookedRecipients: 0 } : {}),
       ...(pause && pause.until > now ? { pause } : {}),
+      ...(keepSlots ? { slots } : {}),
     },
     expired ? 0 : (bookedUploadBytes ?? 0),
   );
@@ -479,33 +530,15 @@ function recipientsSince(state: PacingState, since: number): number {
   return allEntries(state).reduce((sum, [e, r]) => (e > since ? sum + r : sum), 0);
 }
 
-/**
- * The earliest start ≥ `from` at which the message window has room once the messages booked ahead have
- * gone: they are counted as sends at their planned slots (one spacing apart, the last just before the cursor).
- */
-function lineSlot(state: PacingState, from: number, spacing: number, policy: PacingPolicy): number {
-  const N = policy.limits.messagesPerWindow;
-  const ahead = Math.min(state.bookedMessages, N);
-  const planned = Array.from({ length: ahead }, (_, i) => state.cursorAt - (i + 1) * spacing);
-  // A plan, not the gate: a send in flight is expected to end as the recent ones did, not at its lease end.
-  const latencyMs = recentLatencyMs(state);
-  const ends = [
-    ...state.sends.map((s) => (s.l === undefined ? s.e : Math.min(s.e, s.s + latencyMs))),
-    ...planned,
-  ];
-  ends.sort((a, b) => b - a);
-  const nth = ends[N - 1];
-  return nth === undefined ? from : Math.max(from, nth + messageWindow(policy));
-}
-
 // The shortest wait before asking again for a connection.
 const minConcurrencyRetryMs = 100;
 
 /**
- * When to ask again for a connection. While sends are in flight normally: when the oldest is expected to end
- * (by the slowest recent send), and at the latest one spacing from now, so a message that lost the connection
- * to the next booked one comes back before the next slot instead of colliding with it again. When every send
- * in flight is older than any real send takes (its dispatcher died): its lease end, in a new slot.
+ * When to ask again for a connection. While sends are in flight normally: when the first is expected to end
+ * (by the slowest recent send; one already slower than that, after as long again as it has taken, so the
+ * looks back off), and at the latest one spacing from now, so a message that lost the connection to the next
+ * booked one comes back before the next slot instead of colliding with it again. When every send in flight is
+ * older than any real send takes (its dispatcher died): its lease end, in a new slot.
  */
 function concurrencyRetry(
   sends: readonly SendEntry[],
@@ -515,7 +548,9 @@ function concurrencyRetry(
 ): { at: number; keepBooking: boolean } {
   const live = sends.filter((s) => s.l !== undefined && s.e > now);
   if (live.some((s) => now - s.s < maxLatencyMs)) {
-    const expectedFree = Math.min(...live.map((s) => s.s + latencyMs));
+    const expectedFree = Math.min(
+      ...live.map((s) => (s.s + latencyMs > now ? s.s + latencyMs : now + (now - s.s))),
+    );
     return {
       at: Math.min(now + spacing, Math.max(now + minConcurrencyRetryMs, expectedFree)),
       keepBooking: true,
@@ -526,24 +561,4 @@ function concurrencyRetry(
 
 function inFlight(sends: readonly SendEntry[], now: number): number {
   return sends.filter((s) => s.l !== undefined && s.e > now).length;
-}
-
-/**
- * Planned slots are one spacing apart: the window (with its margin) plus the slowest recent send, per message
- * (the gate counts a send until its end, so spacing by the window alone would fall behind by the latency),
- * or the slowest send per connection when the concurrency limit is the tighter one.
- */
-function spacingMs(state: PacingState, policy: PacingPolicy): number {
-  const latencyMs = recentLatencyMs(state);
-  const byWindow = (messageWindow(policy) + latencyMs) / policy.limits.messagesPerWindow;
-  // With few connections and slow sends, concurrency is the tighter limit: K sends per send time.
-  const byConcurrency = latencyMs / policy.limits.concurrency;
-  return Math.ceil(Math.max(byWindow, byConcurrency));
-}
-
-/** The slowest recent send (released ones in the message window), outliers capped. */
-function recentLatencyMs(state: PacingState): number {
-  let latencyMs = 0;
-  for (const send of state.sends) if (send.l === undefined) latencyMs = Math.max(latencyMs, send.e - send.s);
-  return Math.min(latencyMs, maxLatencyMs);
 }

@@ -7,7 +7,7 @@ import {
   type PacingState,
   pacingStateSchema,
 } from "../../shared/pacing/state.js";
-import { decide, quotaView, release } from "../../shared/pacing/window.js";
+import { decide, type PacingDecision, quotaView, release } from "../../shared/pacing/window.js";
 import { describeWait } from "../../shared/pacing/wording.js";
 
 const second = 1000;
@@ -75,8 +75,8 @@ describe("pacing decision (pure)", () => {
     expect(decision).toEqual({ kind: "reserved", startAt: t0 + 60 * second, leaseId: "h" });
   });
 
-  it("books waiting messages one spacing apart, each for its own slot (no thundering herd)", () => {
-    const p = policy({}, { concurrency: 100 });
+  it("evenly spaced (PACING_SMOOTH): books waiting messages one spacing apart, each for its own slot", () => {
+    const p = policy({ smooth: true }, { concurrency: 100 });
     let state = sendMany(emptyPacingState(), t0, 30, p);
     const untils: number[] = [];
     for (let i = 0; i < 5; i++) {
@@ -92,8 +92,8 @@ describe("pacing decision (pure)", () => {
     expect(late.decision).toMatchObject({ kind: "wait", until: t0 + 70 * second, reason: "backlog" });
   });
 
-  it("lets a booked message take its slot and keeps newcomers from overtaking it", () => {
-    const p = policy({}, { concurrency: 100 });
+  it("evenly spaced: lets a booked message take its slot and keeps newcomers from overtaking it", () => {
+    const p = policy({ smooth: true }, { concurrency: 100 });
     let state = sendMany(emptyPacingState(), t0, 30, p);
     const first = decide(state, t0 + second, { recipients: 1, leaseId: "b1" }, p);
     state = first.state;
@@ -166,7 +166,7 @@ describe("pacing decision (pure)", () => {
   });
 
   it("pauses the mailbox on throttling, books the throttled message first and moves the line back", () => {
-    const p = policy({}, { concurrency: 100 });
+    const p = policy({ smooth: true }, { concurrency: 100 });
     let state = sendMany(emptyPacingState(), t0, 30, p);
     const booked = decide(state, t0 + second, { recipients: 1, leaseId: "b" }, p);
     state = booked.state;
@@ -267,6 +267,102 @@ describe("pacing decision (pure)", () => {
     expect(describeWait({ kind: "wait", until: t0, reason: "messages" }, p, 1)).toBe(
       "the mailbox is at its limit of 30 messages per 60 s; next slot at 2025-03-01T08:00:00.000Z",
     );
+  });
+});
+
+/** Asks for `count` newcomers at `at`, one after the other: the decisions and the state after them. */
+function askMany(state: PacingState, at: number, count: number, p: PacingPolicy, prefix = "w") {
+  let s = state;
+  const decisions: PacingDecision[] = [];
+  for (let i = 0; i < count; i++) {
+    const r = decide(s, at, { recipients: 1, leaseId: `${prefix}${i}` }, p);
+    decisions.push(r.decision);
+    s = r.state;
+  }
+  return { decisions, state: s };
+}
+
+const untilOf = (d: PacingDecision) => (d.kind === "wait" ? d.until : Number.NaN);
+
+describe("waves (the default line: the earliest start the rolling window allows)", () => {
+  it("lets an idle mailbox start its connections at once and books the rest of its window one send apart per connection", () => {
+    const p = policy();
+    const { decisions, state } = askMany(emptyPacingState(), t0, 31, p);
+    expect(decisions.slice(0, 3).map((d) => d.kind)).toEqual(["reserved", "reserved", "reserved"]);
+    // SMTP AUTH's 3 connections, nothing reported back yet: groups of 3, 100 ms apart (not one per 2 s).
+    const booked = decisions.slice(3, 30).map(untilOf);
+    expect(booked).toEqual(Array.from({ length: 27 }, (_, i) => t0 + 100 * (1 + Math.floor(i / 3))));
+    expect(decisions.slice(3, 30).every((d) => d.kind === "wait" && d.reason === "concurrency")).toBe(true);
+    // The 31st waits for the first send to leave the window: 60 s after it is expected to end.
+    expect(decisions[30]).toMatchObject({ kind: "wait", until: t0 + 60_100 });
+    expect(state.bookedMessages).toBe(28);
+    expect(state.slots?.reduce((sum, [, n]) => sum + n, 0)).toBe(28);
+  });
+
+  it("drains a backlog in waves, each as the previous wave's sends leave the window", () => {
+    const p = policy({}, { concurrency: 100 });
+    // 30 sends of 400 ms at t0: the window is full until t0 + 60.4 s.
+    const full = sendMany(emptyPacingState(), t0, 30, p, 400);
+    const { decisions } = askMany(full, t0 + second, 61, p);
+    const untils = decisions.map(untilOf);
+    // The next 30 all at the moment the first wave leaves; the 31st after them, planned at twice the slowest
+    // recent send (800 ms) past the second wave; the 61st one window after that.
+    expect(untils.slice(0, 30)).toEqual(Array.from({ length: 30 }, () => t0 + 60_400));
+    expect(untils.slice(30, 60)).toEqual(Array.from({ length: 30 }, () => t0 + 60_400 + 800 + 60_000));
+    expect(untils[60]).toBe(t0 + 60_400 + 2 * (800 + 60_000));
+    // Evenly spaced, the same backlog takes one slot per 2 s.
+    const even = askMany(full, t0 + second, 31, policy({ smooth: true }, { concurrency: 100 })).decisions;
+    expect(untilOf(even[30]!) - untilOf(even[0]!)).toBe(30 * 2014);
+  });
+
+  it("never lets a late finish make one too many: the slow send counts until it ends", () => {
+    const p = policy({}, { concurrency: 100 });
+    let state = sendMany(emptyPacingState(), t0, 29, p, 400);
+    // The 30th is an upload session that took 50 s: the provider may have it only at its end.
+    const slow = decide(state, t0, { recipients: 1, leaseId: "slow" }, p);
+    state = release(slow.state, t0 + 50_000, { leaseId: "slow", recipients: 1 }, p).state;
+    const { decisions } = askMany(state, t0 + 60_400, 30, p);
+    // 29 go as the quick ones leave; the 30th of the new wave waits until the slow one is 60 s old.
+    expect(decisions.slice(0, 29).every((d) => d.kind === "reserved")).toBe(true);
+    expect(decisions[29]).toMatchObject({ kind: "wait", until: t0 + 50_001 + 60_000 });
+  });
+
+  it("keeps a booked message waiting for its own slot without a reservation, and its place when connections are taken", () => {
+    const p = policy();
+    let { state } = askMany(emptyPacingState(), t0, 3, p, "a");
+    const fourth = decide(state, t0, { recipients: 1, leaseId: "d" }, p);
+    const bookedAt = untilOf(fourth.decision);
+    state = fourth.state;
+    // Woken early (the queue wakes it ahead of its slot): it waits, and holds no connection meanwhile.
+    const early = decide(state, bookedAt - 1500, { recipients: 1, leaseId: "d", bookedAt }, p);
+    expect(early).toMatchObject({
+      decision: { kind: "wait", until: bookedAt, reason: "early" },
+      changed: false,
+    });
+    // At its slot the three are still sending: it keeps its slot and looks again later.
+    const taken = decide(state, bookedAt, { recipients: 1, leaseId: "d", bookedAt }, p);
+    expect(taken).toMatchObject({
+      decision: { kind: "wait", reason: "concurrency", slotAt: bookedAt },
+      changed: false,
+    });
+    expect(untilOf(taken.decision)).toBeGreaterThan(bookedAt);
+    // Once one reports back, it goes, and its booking is taken off.
+    state = release(state, bookedAt + 20, { leaseId: "a0", recipients: 1 }, p).state;
+    const go = decide(state, bookedAt + 20, { recipients: 1, leaseId: "d", bookedAt }, p);
+    expect(go.decision).toEqual({ kind: "reserved", startAt: bookedAt + 20, leaseId: "d" });
+    expect(go.state.bookedMessages).toBe(0);
+    expect(go.state.slots).toBeUndefined();
+  });
+
+  it("plans the bookings of a record without slots (the previous release's) one spacing apart before the cursor", () => {
+    const p = policy({}, { concurrency: 100 });
+    const full = sendMany(emptyPacingState(), t0, 30, p);
+    // The previous release booked 30 evenly: the last at t0 + 118 s, the cursor one spacing after it.
+    const theirs: PacingState = { ...full, cursorAt: t0 + 120_000, bookedMessages: 30, bookedRecipients: 30 };
+    const next = decide(theirs, t0 + second, { recipients: 1, leaseId: "n" }, p);
+    // Behind their line, and one window after the first of their bookings (t0 + 60 s) has gone.
+    expect(untilOf(next.decision)).toBeGreaterThanOrEqual(t0 + 120_000);
+    expect(next.decision).toMatchObject({ kind: "wait", reason: "backlog" });
   });
 });
 
@@ -372,5 +468,18 @@ describe("the stored pacing state across releases (old and new instances run sid
     expect(state.bookedUploadBytes).toBe(90_000_000);
     const theirs = previousRelease.parse(JSON.parse(JSON.stringify(state)));
     expect(theirs.bookedMessages).toBe(state.bookedMessages);
+  });
+
+  it("writes a wave line the previous release reads, whose cursor keeps its newcomers behind the waves", () => {
+    const p = policy({}, { concurrency: 100 });
+    const full = sendMany(emptyPacingState(), t0, 30, p, 400);
+    const { state } = askMany(full, t0 + second, 45, p);
+    expect(state.slots).toBeDefined();
+    const theirs = previousRelease.parse(JSON.parse(JSON.stringify(state)));
+    // Their newcomer is booked at the cursor or later: after both waves ours planned, not inside them.
+    expect(theirs.cursorAt).toBeGreaterThanOrEqual(t0 + 60_400 + 800 + 60_000);
+    const smooth = policy({ smooth: true }, { concurrency: 100 });
+    const theirNewcomer = decide(theirs, t0 + 2 * second, { recipients: 1, leaseId: "old" }, smooth);
+    expect(untilOf(theirNewcomer.decision)).toBeGreaterThanOrEqual(theirs.cursorAt);
   });
 });
