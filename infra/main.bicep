@@ -147,6 +147,11 @@ param pacingClockSkewMs int = 1000
 @description('PACING_LEASE_SECONDS: how long a send slot whose dispatcher never reported back (a crash) stays in flight.')
 param pacingLeaseSeconds int = 300
 
+// A string, not a bool: the app reads exactly 'true' or 'false', whatever casing a conversion would give.
+@allowed(['true', 'false'])
+@description('PACING_SMOOTH: true spaces each mailbox\'s sends evenly (one per window / limit) instead of using the whole rolling window at once.')
+param pacingSmooth string = 'false'
+
 @minValue(1)
 @description('STATUS_RETENTION_DAYS: days a final status record (sent, failed, cancelled) is kept after its last change.')
 param statusRetentionDays int = 30
@@ -265,6 +270,7 @@ var mailhookSettings = {
   PACING_SAFETY_MARGIN_PERCENT: pacingSafetyMarginPercent
   PACING_CLOCK_SKEW_MS: string(pacingClockSkewMs)
   PACING_LEASE_SECONDS: string(pacingLeaseSeconds)
+  PACING_SMOOTH: pacingSmooth
   STATUS_RETENTION_DAYS: string(statusRetentionDays)
   FAILED_MESSAGE_RETENTION_DAYS: string(failedMessageRetentionDays)
   HVE_HOST: hveHost

@@ -56,6 +56,7 @@ param mailboxLimits = readEnvironmentVariable('MAILBOX_LIMITS', '')
 param pacingSafetyMarginPercent = readEnvironmentVariable('PACING_SAFETY_MARGIN_PERCENT', '0')
 param pacingClockSkewMs = int(readEnvironmentVariable('PACING_CLOCK_SKEW_MS', '1000'))
 param pacingLeaseSeconds = int(readEnvironmentVariable('PACING_LEASE_SECONDS', '300'))
+param pacingSmooth = readEnvironmentVariable('PACING_SMOOTH', 'false')
 
 // Retention.
 param statusRetentionDays = int(readEnvironmentVariable('STATUS_RETENTION_DAYS', '30'))

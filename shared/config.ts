@@ -167,6 +167,8 @@ const envSchema = z
     PACING_SAFETY_MARGIN_PERCENT: z.coerce.number().min(0).max(90).default(0),
     PACING_CLOCK_SKEW_MS: z.coerce.number().int().nonnegative().default(1000),
     PACING_LEASE_SECONDS: positiveInt(300),
+    // Even spacing (one send per window / limit) instead of the whole rolling window at once (docs/pacing.md).
+    PACING_SMOOTH: z.enum(["true", "false"]).default("false"),
   })
   .superRefine((env, ctx) => {
     const policy = {
@@ -337,6 +339,7 @@ function settingsFrom(e: z.output<typeof envSchema>) {
     safetyMarginPercent: e.PACING_SAFETY_MARGIN_PERCENT,
     clockSkewMs: e.PACING_CLOCK_SKEW_MS,
     leaseMs: e.PACING_LEASE_SECONDS * 1000,
+    smooth: e.PACING_SMOOTH === "true",
     hve: {
       messagesPerWindow: e.HVE_MESSAGES_PER_MINUTE,
       recipientsPerWindow: e.HVE_RECIPIENTS_PER_DAY,

@@ -36,6 +36,13 @@ describe("configuration", () => {
     expect(config.graphEndpoint).toBe("https://graph.microsoft.com");
   });
 
+  it("uses the whole rolling window unless PACING_SMOOTH is exactly true or false", () => {
+    expect(loadConfig(base).pacing.smooth).toBe(false);
+    expect(loadConfig({ ...base, PACING_SMOOTH: "true" }).pacing.smooth).toBe(true);
+    expect(loadConfig({ ...base, PACING_SMOOTH: "false" }).pacing.smooth).toBe(false);
+    expect(problems({ ...base, PACING_SMOOTH: "yes" }).join()).toContain("PACING_SMOOTH");
+  });
+
   it("lists every problem at once, naming each setting", () => {
     const found = problems({
       MAILHOOK_CLIENTS: JSON.stringify([{ ...client, keySha256: "ABC", transport: "fax" }]),
