@@ -107,8 +107,14 @@ export interface SimOptions {
   /** Dispatcher instances, each with its own clock offset in [-skewMs/2, +skewMs/2]. */
   dispatchers?: number;
   skewMs?: number;
-  /** Send latency, uniform in [min, max]. */
+  /** Send latency, uniform in [min, max]; the provider has the message at a uniform moment within it. */
   latencyMs?: [number, number];
+  /**
+   * Probability that a send finishes late (a Graph upload session, a retry inside the transport): it takes a time
+   * uniform in `lateMs` instead, and the provider has the message only at its end (the worst case for the window).
+   */
+  lateRate?: number;
+  lateMs?: [number, number];
   /** Delay between a queue message becoming visible and a dispatcher picking it up, uniform in [0, max]. */
   pollDelayMs?: number;
   /** Probability that a dispatcher dies between reserving and sending (the message comes back after 10 min). */
@@ -165,6 +171,8 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
   let poisoned = 0;
   const [minLatency, maxLatency] = options.latencyMs ?? [200, 1500];
   const crashRate = options.crashRate ?? 0;
+  const lateRate = options.lateRate ?? 0;
+  const [minLate, maxLate] = options.lateMs ?? [10_000, 60_000];
 
   // The tenant's external recipient limit is never hit here, but these (external) messages pass its gate:
   // one tenant pacer per instance, as in production, its reads counted against the message being dispatched.
@@ -282,8 +290,11 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
           return new Promise(() => {});
         }
         const startMs = sim.nowMs;
-        const latencyMs = minLatency + rng() * (maxLatency - minLatency);
-        const arrivalMs = startMs + rng() * latencyMs;
+        const late = rng() < lateRate;
+        const latencyMs = late
+          ? minLate + rng() * (maxLate - minLate)
+          : minLatency + rng() * (maxLatency - minLatency);
+        const arrivalMs = startMs + (late ? latencyMs : rng() * latencyMs);
         const record = statuses.get(message.id)!;
         return sim.sleep(latencyMs).then(() => {
           deliveries.push({
@@ -527,7 +538,115 @@ export function dayOfTraffic(seed: number, mailboxCount = 1000, burst = 5000): S
   return messages;
 }
 
+/**
+ * One mailbox's run as the issue measures it: Graph (4 connections), 50 ms sends, four dispatchers with
+ * clocks up to 500 ms apart and the default 1 s skew margin, a queue trigger that notices a visible message
+ * within `pollDelayMs`. `count` messages are submitted at t = 0 to an idle mailbox. Resolves to each message's
+ * time from submission until the provider has it, in ms.
+ */
+export async function oneMailbox(
+  count: number,
+  options: {
+    smooth: boolean;
+    seed: number;
+    pollDelayMs: number;
+    sendMs?: number;
+    transport?: TransportName;
+    dispatchers?: number;
+  },
+): Promise<{ latenciesMs: number[]; result: SimResult }> {
+  const sendMs = options.sendMs ?? 50;
+  const result = await simulate({
+    messages: Array.from({ length: count }, () => ({
+      mailbox: "reminders@contoso.com",
+      arrivalMs: 0,
+      recipients: 1,
+    })),
+    transport: options.transport ?? "graph",
+    settings: { smooth: options.smooth },
+    dispatchers: options.dispatchers ?? 4,
+    skewMs: 500,
+    latencyMs: [sendMs, sendMs],
+    pollDelayMs: options.pollDelayMs,
+    durationMs: 3600_000,
+    seed: options.seed,
+  });
+  return { latenciesMs: result.deliveries.map((d) => d.arrivalMs), result };
+}
+
+/** The least time the rolling-window rule allows for `count` messages: the last can go only (count−1)/N windows in. */
+export function ruleMinimumMs(count: number, settings: PacingSettings = defaultPacingSettings): number {
+  return Math.floor((count - 1) / settings.messagesPerWindow) * settings.messageWindowMs;
+}
+
+/** Bursts and drains, waves against even spacing (`PACING_SMOOTH=true`) in the same run. */
+async function burstsAndDrains(): Promise<void> {
+  const seeds = (n: number) => Array.from({ length: n }, (_, i) => 1000 + i);
+  const s = (ms: number) => (ms / 1000).toFixed(2);
+  const quantile = (values: number[], q: number) => {
+    const sorted = [...values].sort((a, b) => a - b);
+    return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
+  };
+  const rows: Record<string, string | number>[] = [];
+  let violations = 0;
+  const measure = async (count: number, runs: number, smooth: boolean) => {
+    const all: number[] = [];
+    const last: number[] = [];
+    for (const seed of seeds(runs)) {
+      // A burst is fetched in batches as it arrives (the trigger polls again at once while it finds messages).
+      const { latenciesMs, result } = await oneMailbox(count, { smooth, seed, pollDelayMs: 100 });
+      all.push(...latenciesMs);
+      last.push(Math.max(...latenciesMs));
+      violations += result.violations.messages + result.violations.concurrency + result.undelivered;
+    }
+    return { p50: quantile(all, 0.5), p95: quantile(all, 0.95), last: quantile(last, 0.5) };
+  };
+  for (const count of [10, 30]) {
+    const waves = await measure(count, 20, false);
+    const even = await measure(count, 20, true);
+    for (const [what, key] of [
+      ["latency p50", "p50"],
+      ["latency p95", "p95"],
+      ["until the provider has the last (median run)", "last"],
+    ] as const) {
+      rows.push({
+        measure: `burst of ${count} to an idle mailbox: ${what}`,
+        "waves s": s(waves[key]),
+        "even spacing s": s(even[key]),
+        "even / waves": `${(even[key] / waves[key]).toFixed(1)}×`,
+        "vs rule's minimum": "",
+      });
+    }
+  }
+  const drain = async (smooth: boolean) => {
+    const times: number[] = [];
+    for (const seed of seeds(5)) {
+      // Between waves the queue looks empty, so the trigger's polling backs off to maxPollingInterval (2 s).
+      const { latenciesMs, result } = await oneMailbox(150, { smooth, seed, pollDelayMs: 2000 });
+      times.push(Math.max(...latenciesMs));
+      violations += result.violations.messages + result.violations.concurrency + result.undelivered;
+    }
+    return quantile(times, 0.5);
+  };
+  const [wavesDrainMs, evenDrainMs] = [await drain(false), await drain(true)];
+  const minimumMs = ruleMinimumMs(150);
+  rows.push({
+    measure: `drain of 150 (median of 5 runs; the rule allows ${s(minimumMs)} s at least)`,
+    "waves s": s(wavesDrainMs),
+    "even spacing s": s(evenDrainMs),
+    "even / waves": `${(evenDrainMs / wavesDrainMs).toFixed(2)}×`,
+    "vs rule's minimum": `${(wavesDrainMs / minimumMs).toFixed(3)}× (even ${(evenDrainMs / minimumMs).toFixed(3)}×)`,
+  });
+  printTable(
+    `pacing: bursts and drains of one mailbox (simulated, fake clock: Graph, 50 ms sends, 4 dispatchers, ` +
+      `queue polling within 100 ms during a burst, 2 s while draining; latency = submission until the provider has ` +
+      `it; violations + undelivered: ${violations})`,
+    rows,
+  );
+}
+
 export async function run(): Promise<void> {
+  await burstsAndDrains();
   const messages = dayOfTraffic(42);
   const result = await simulate({
     messages,
