@@ -45,7 +45,7 @@ export interface PacingPolicy {
   /**
    * How waiting messages are lined up (`PACING_SMOOTH`): false, each at the earliest start the rolling window
    * and the connection limit allow (an idle mailbox sends its window's worth at once, a backlog drains in
-   * waves); true, one start per spacing (window / limit), as a steady trickle.
+   * waves); true, one start per spacing ((window + send time) / limit), a steady trickle.
    */
   smooth: boolean;
 }
