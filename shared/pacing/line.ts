@@ -23,9 +23,10 @@ export const maxLatencyMs = 10_000;
 // A connection is planned busy at least this long: before any send has reported back, a wave's connections
 // are booked this far apart, so the messages waiting for them look again one group at a time.
 const minPlannedSendMs = 100;
-// A booked send is planned to take twice the slowest recent one. Planning long costs a wave a fraction of a
-// second (a wave's slots follow the previous wave's real ends, so the slack does not add up); planning short
-// makes several messages due for one connection, and all but one look again.
+// A booked send is planned to hold its connection twice as long as the slowest recent send. Planning long
+// spreads a wave's groups a little further apart; planning short makes several messages due for one connection,
+// and all but one look again. (The window counts the slowest recent send only: slack there would add up over
+// the waves of a long backlog.)
 const plannedSendFactor = 2;
 
 /** The message window lengthened by the clock-skew margin, as the gate counts it. */
@@ -132,17 +133,18 @@ function evenSlot(state: PacingState, from: number, policy: PacingPolicy): numbe
  */
 function waveSlot(state: PacingState, from: number, now: number, policy: PacingPolicy): number {
   const { messagesPerWindow: N, concurrency: K } = policy.limits;
-  const sendMs = plannedSendMs(state);
   const planned = bookedSlots(state, Math.min(state.bookedMessages, N), policy);
-  const ends = [
-    ...state.sends.map((s) => (s.l === undefined ? s.e : expectedEnd(s, now, sendMs))),
-    ...planned.map((at) => at + sendMs),
-  ];
-  ends.sort((a, b) => b - a);
+  // The window counts a send until it ends: as long as the slowest recent one. A connection is planned busy
+  // longer (plannedSendMs), so the messages of a wave come back one group at a time even when sends vary.
+  const endsAfter = (sendMs: number) =>
+    [
+      ...state.sends.map((s) => (s.l === undefined ? s.e : expectedEnd(s, now, sendMs))),
+      ...planned.map((at) => at + sendMs),
+    ].sort((a, b) => b - a);
   let at = planned.reduce((latest, slot) => Math.max(latest, slot), from);
-  const nth = ends[N - 1];
+  const nth = endsAfter(Math.max(recentLatencyMs(state), minPlannedSendMs))[N - 1];
   if (nth !== undefined) at = Math.max(at, nth + messageWindowMs(policy));
-  const kth = ends[K - 1];
+  const kth = endsAfter(plannedSendMs(state))[K - 1];
   if (kth !== undefined) at = Math.max(at, kth);
   return at;
 }

@@ -305,11 +305,11 @@ describe("waves (the default line: the earliest start the rolling window allows)
     const full = sendMany(emptyPacingState(), t0, 30, p, 400);
     const { decisions } = askMany(full, t0 + second, 61, p);
     const untils = decisions.map(untilOf);
-    // The next 30 all at the moment the first wave leaves; the 31st after them, planned at twice the slowest
-    // recent send (800 ms) past the second wave; the 61st one window after that.
+    // The next 30 all at the moment the first wave leaves; the next 30 when the second wave, planned to take as
+    // long as the slowest recent send (400 ms), has left; the 61st one window after that.
     expect(untils.slice(0, 30)).toEqual(Array.from({ length: 30 }, () => t0 + 60_400));
-    expect(untils.slice(30, 60)).toEqual(Array.from({ length: 30 }, () => t0 + 60_400 + 800 + 60_000));
-    expect(untils[60]).toBe(t0 + 60_400 + 2 * (800 + 60_000));
+    expect(untils.slice(30, 60)).toEqual(Array.from({ length: 30 }, () => t0 + 60_400 + 400 + 60_000));
+    expect(untils[60]).toBe(t0 + 60_400 + 2 * (400 + 60_000));
     // Evenly spaced, the same backlog takes one slot per 2 s.
     const even = askMany(full, t0 + second, 31, policy({ smooth: true }, { concurrency: 100 })).decisions;
     expect(untilOf(even[30]!) - untilOf(even[0]!)).toBe(30 * 2014);
@@ -477,7 +477,7 @@ describe("the stored pacing state across releases (old and new instances run sid
     expect(state.slots).toBeDefined();
     const theirs = previousRelease.parse(JSON.parse(JSON.stringify(state)));
     // Their newcomer is booked at the cursor or later: after both waves ours planned, not inside them.
-    expect(theirs.cursorAt).toBeGreaterThanOrEqual(t0 + 60_400 + 800 + 60_000);
+    expect(theirs.cursorAt).toBeGreaterThanOrEqual(t0 + 60_400 + 400 + 60_000);
     const smooth = policy({ smooth: true }, { concurrency: 100 });
     const theirNewcomer = decide(theirs, t0 + 2 * second, { recipients: 1, leaseId: "old" }, smooth);
     expect(untilOf(theirNewcomer.decision)).toBeGreaterThanOrEqual(theirs.cursorAt);
