@@ -1,7 +1,7 @@
 import { encodeEnvelope, type QueueEnvelope, withBooking } from "../domain/envelope.js";
-import { isFinal, transition } from "../domain/statusRecord.js";
+import { transition } from "../domain/statusRecord.js";
 import type { RefusedRecipient, SendOutcome } from "../transport/outcome.js";
-import { flushReport, owedReport } from "./finalReport.js";
+import { recordSent } from "./recordSent.js";
 import { owns } from "./sendClaim.js";
 import type { DispatchDeps } from "./services.js";
 
@@ -43,31 +43,16 @@ export async function recordPartial(
   const lostText = lost.length > 0 ? `; refused for good: ${describe(lost)}` : "";
 
   if (retryable.length === 0) {
-    let heldBlobs = true;
-    const sent = await deps.statuses.update(clientId, id, (r) => {
-      heldBlobs = r.hasBlobs;
-      return isFinal(r.status)
-        ? undefined
-        : transition(
-            r,
-            "sent",
-            now,
-            {
-              sentAt: at,
-              providerMessageId: outcome.providerMessageId,
-              nextAttemptAt: undefined,
-              reason: `sent to ${delivered} recipient${delivered === 1 ? "" : "s"}${lostText}`,
-              lastError,
-              hasBlobs: false,
-              checkpoint: undefined,
-              ...owedReport(r, deps.reports),
-            },
-            `partial: ${lost.length} refused`,
-          );
-    });
-    // As for a whole delivery (./recordOutcome.ts): only content the record says is stored.
-    if (heldBlobs) await deps.messages.deleteMessage(id);
-    await flushReport(sent, deps);
+    await recordSent(
+      envelope,
+      deps,
+      {
+        providerMessageId: outcome.providerMessageId,
+        reason: `sent to ${delivered} recipient${delivered === 1 ? "" : "s"}${lostText}`,
+        lastError,
+      },
+      `partial: ${lost.length} refused`,
+    );
     return;
   }
   const throttles = retryable.flatMap((r) =>

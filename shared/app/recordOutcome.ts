@@ -1,10 +1,10 @@
 import { encodeEnvelope, type QueueEnvelope, withBooking } from "../domain/envelope.js";
-import { isFinal, type StatusRecord, transition } from "../domain/statusRecord.js";
+import { type StatusRecord, transition } from "../domain/statusRecord.js";
 import { describeThrottle } from "../pacing/wording.js";
 import type { SendOutcome } from "../transport/outcome.js";
 import { markFailed } from "./failMessage.js";
-import { flushReport, owedReport } from "./finalReport.js";
 import { recordPartial } from "./partialDelivery.js";
+import { recordSent } from "./recordSent.js";
 import { owns } from "./sendClaim.js";
 import type { DispatchDeps } from "./services.js";
 
@@ -43,36 +43,16 @@ export async function recordOutcome(
     case "partial":
       await recordPartial(outcome, envelope, owner, deps, plannedAt);
       return;
-    case "sent": {
-      let heldBlobs = true;
-      const sent = await deps.statuses.update(clientId, id, (r) => {
-        heldBlobs = r.hasBlobs;
-        return isFinal(r.status)
-          ? undefined
-          : transition(
-              r,
-              "sent",
-              now,
-              {
-                sentAt: at,
-                providerMessageId: outcome.providerMessageId,
-                nextAttemptAt: undefined,
-                reason: undefined,
-                hasBlobs: false,
-                checkpoint: undefined,
-                ...owedReport(r, deps.reports),
-              },
-              outcome.reconciled
-                ? "an earlier attempt had sent it (the provider said so when asked)"
-                : outcome.note,
-            );
-      });
-      // Only content the record says is in Blob storage is deleted: a small message never wrote any, and what a
-      // crashed intake left behind is swept by purgeExpired.
-      if (heldBlobs) await deps.messages.deleteMessage(id);
-      await flushReport(sent, deps);
+    case "sent":
+      await recordSent(
+        envelope,
+        deps,
+        { providerMessageId: outcome.providerMessageId, reason: undefined },
+        outcome.reconciled
+          ? "an earlier attempt had sent it (the provider said so when asked)"
+          : outcome.note,
+      );
       return;
-    }
     case "permanent":
       await markFailed(envelope, deps, (r) =>
         mine(r)
