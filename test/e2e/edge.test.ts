@@ -257,10 +257,11 @@ describe("devices through the SMTP edge", () => {
       peaks.push({ bytes: size, edge: await peakRssBytes(edgePid), host: await peakRssBytes(hostPid) });
     }
     // Holding the 30 MB scan anywhere would cost its 41 MB of MIME, and its decoded 30 MB on the way to Graph.
-    // The edge only passes bytes on: flat. The host's peak moves with V8's garbage of streamed buffers (it
-    // collects once about 64 MiB of external memory has been allocated), never with the message size.
+    // The edge only passes bytes on: flat. Both peaks move with V8's garbage of streamed buffers (it collects
+    // once about 64 MiB of external memory has been allocated), never with the message size; on Node 22 the
+    // edge's moved by 19–28 MiB between runs, so its bound sits under the 41 MB that holding the scan costs.
     const [small, large] = peaks;
-    expect(large!.edge - small!.edge, JSON.stringify(peaks)).toBeLessThan(16 * MiB);
+    expect(large!.edge - small!.edge, JSON.stringify(peaks)).toBeLessThan(32 * MiB);
     expect(large!.host - small!.host, JSON.stringify(peaks)).toBeLessThan(64 * MiB);
   }, 240_000);
 
